@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_SHARDS, parsePeriods, TallyError, type Period } from "@tally/core";
+import { initCluster, listDeadLetters, natsMappings, startNode } from "@tally/node";
+import { tallyClient } from "@tally/client";
+import { connectionOptions, connectOnce, type ConnectionFlags } from "./connection.js";
+import { runDev } from "./dev.js";
+
+const int = (name: string) => (v: string) => {
+  if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer`);
+  return Number(v);
+};
+const periodsArg = (v: string): Period[] => {
+  try {
+    return parsePeriods(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+const timeArg = (v: string): number | string => (/^-?\d+$/.test(v) ? Number(v) : v);
+
+const program = new Command("tally")
+  .description("Exact, real-time, time-bucketed event counters on NATS JetStream")
+  .showHelpAfterError()
+  .addOption(new Option("--nats <url>", "NATS server URL(s), comma-separated").env("TALLY_NATS_URL").default("nats://127.0.0.1:4222"))
+  .addOption(new Option("--creds <file>", "NATS credentials file").env("TALLY_NATS_CREDS"))
+  .addOption(new Option("--user <user>", "NATS user").env("TALLY_NATS_USER"))
+  .addOption(new Option("--password <password>", "NATS password").env("TALLY_NATS_PASSWORD"))
+  .addOption(new Option("--token <token>", "NATS token").env("TALLY_NATS_TOKEN"))
+  .addOption(new Option("--tls-ca <file>", "CA certificate for TLS").env("TALLY_NATS_TLS_CA"))
+  .addOption(new Option("--tls-cert <file>", "client certificate for TLS").env("TALLY_NATS_TLS_CERT"))
+  .addOption(new Option("--tls-key <file>", "client key for TLS").env("TALLY_NATS_TLS_KEY"));
+
+const flags = (): ConnectionFlags => program.opts<ConnectionFlags>();
+
+program
+  .command("nats-config")
+  .description("print the nats-server `mappings { … }` block for events and reads (stdout only)")
+  .option("--shards <P>", "number of shards", int("--shards"), DEFAULT_SHARDS)
+  .action((o: { shards: number }) => {
+    process.stdout.write(natsMappings(o.shards));
+  });
+
+program
+  .command("init")
+  .description("create the events stream, dead-letter stream and config bucket; idempotent")
+  .option("--shards <P>", `number of shards, fixed for the cluster's life (default ${DEFAULT_SHARDS}, or the existing value)`, int("--shards"))
+  .option("--replicas <R>", "replicas of streams and buckets: 1, 3 or 5 (default 1, or the existing value)", int("--replicas"))
+  .option("--periods <list>", "periods to count, comma-separated (default all,hour,day,week,month)", periodsArg)
+  .option("--dedup-window <ms>", "Nats-Msg-Id de-duplication window in ms", int("--dedup-window"), 120_000)
+  .action(async (o: { shards?: number; replicas?: number; periods?: Period[]; dedupWindow: number }) => {
+    const nc = await connectOnce(flags());
+    try {
+      const r = await initCluster(nc, {
+        ...(o.shards !== undefined ? { shards: o.shards } : {}),
+        ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
+        ...(o.periods ? { periods: o.periods } : {}),
+        dedupWindowMs: o.dedupWindow,
+      });
+      for (const c of r.created) console.log(`created  ${c}`);
+      for (const c of r.existing) console.log(`exists   ${c}`);
+      console.log(`cluster: ${r.config.shards} shards, replicas ${r.config.replicas}, periods ${r.config.periods.join(",")}`);
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command("node")
+  .description("run one node in the foreground; SIGTERM/SIGINT = graceful stop (final snapshot)")
+  .requiredOption("--data <dir>", "data directory for the node's LevelDB snapshot")
+  .option("--id <id>", "node id (default <hostname>-<pid>)")
+  .option("--http <port>", "serve /metrics, /healthz and /status on 127.0.0.1:<port>", int("--http"))
+  .option("--snapshot-interval <ms>", "snapshot changed shards every <ms>", int("--snapshot-interval"), 2000)
+  .option("--snapshot-events <n>", "also snapshot a shard after <n> events", int("--snapshot-events"), 10_000)
+  .option("--read-wait <ms>", "longest a read waits for minSeq or replay", int("--read-wait"), 5000)
+  .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace"]).default("info").env("TALLY_LOG_LEVEL"))
+  .action(async (o: { data: string; id?: string; http?: number; snapshotInterval: number; snapshotEvents: number; readWait: number; logLevel: string }) => {
+    const node = await startNode({
+      connection: connectionOptions(flags()),
+      dataDir: o.data,
+      ...(o.id ? { id: o.id } : {}),
+      ...(o.http !== undefined ? { httpPort: o.http } : {}),
+      snapshotIntervalMs: o.snapshotInterval,
+      snapshotEvents: o.snapshotEvents,
+      readWaitMs: o.readWait,
+      logLevel: o.logLevel,
+    });
+    const stop = () => void node.close();
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+    await node.closed();
+  });
+
+program
+  .command("dev")
+  .description("run a local nats-server (with the Tally mappings) and one node, ready to count")
+  .option("--dir <dir>", "where the server config, JetStream data and node data live", ".tally/dev")
+  .option("--port <port>", "NATS client port", int("--port"), 4222)
+  .option("--shards <P>", "number of shards", int("--shards"), DEFAULT_SHARDS)
+  .option("--periods <list>", "periods to count, comma-separated", periodsArg)
+  .option("--http <port>", "serve node metrics on this port", int("--http"))
+  .action(async (o: { dir: string; port: number; shards: number; periods?: Period[]; http?: number }) => {
+    await runDev({ dir: o.dir, port: o.port, shards: o.shards, ...(o.periods ? { periods: o.periods } : {}), ...(o.http !== undefined ? { httpPort: o.http } : {}) });
+  });
+
+program
+  .command("inc")
+  .description("count one event: publish to count.<ns>.<name> and wait for the JetStream ack")
+  .argument("<ns>", "namespace")
+  .argument("<name>", "counter name (dots and other reserved characters are percent-encoded)")
+  .argument("[delta]", "signed integer to add", int("delta"), 1)
+  .option("--ts <time>", "event time: epoch ms or ISO-8601 (default: when stored)", timeArg)
+  .option("--msg-id <id>", "Nats-Msg-Id, so a retry counts once")
+  .action(async (ns: string, name: string, delta: number, o: { ts?: number | string; msgId?: string }) => {
+    const nc = await connectOnce(flags());
+    try {
+      const r = await tallyClient(nc).inc(ns, name, { delta, ...(o.ts !== undefined ? { ts: o.ts } : {}), ...(o.msgId ? { msgId: o.msgId } : {}) });
+      console.log(JSON.stringify(r));
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command("get")
+  .description("read a counter: all-time, one bucket, or a series")
+  .argument("<ns>", "namespace")
+  .argument("<name>", "counter name")
+  .option("--period <period>", "all, minute, hour, day, week, month or year", "all")
+  .option("--at <time>", "a time inside the bucket (epoch ms or ISO-8601; default now)", timeArg)
+  .option("--from <time>", "series start (with --to)", timeArg)
+  .option("--to <time>", "series end (with --from)", timeArg)
+  .option("--min-seq <seq>", "wait until the reply reflects every event up to this stream sequence", int("--min-seq"))
+  .action(async (ns: string, name: string, o: { period: Period; at?: number | string; from?: number | string; to?: number | string; minSeq?: number }) => {
+    const nc = await connectOnce(flags());
+    try {
+      const client = tallyClient(nc);
+      const minSeq = o.minSeq !== undefined ? { minSeq: o.minSeq } : {};
+      const reply =
+        o.from !== undefined || o.to !== undefined
+          ? await client.series(ns, name, { period: o.period as Exclude<Period, "all">, from: o.from ?? "", to: o.to ?? "", ...minSeq })
+          : await client.get(ns, name, { period: o.period, ...(o.at !== undefined ? { at: o.at } : {}), ...minSeq });
+      console.log(JSON.stringify(reply));
+    } finally {
+      await nc.close();
+    }
+  });
+
+program
+  .command("dlq")
+  .description("list dead-lettered events (invalid events that were stored but not counted)")
+  .option("--limit <n>", "at most this many", int("--limit"), 100)
+  .option("--from-seq <seq>", "start at this dead-letter sequence", int("--from-seq"), 1)
+  .option("--json", "one JSON object per line")
+  .action(async (o: { limit: number; fromSeq: number; json?: boolean }) => {
+    const nc = await connectOnce(flags());
+    try {
+      const list = await listDeadLetters(nc, { limit: o.limit, fromSeq: o.fromSeq });
+      const dec = new TextDecoder();
+      if (o.json) {
+        for (const d of list) console.log(JSON.stringify({ ...d, body: dec.decode(d.body) }));
+        return;
+      }
+      if (list.length === 0) {
+        console.log("no dead letters");
+        return;
+      }
+      const rows = list.map((d) => [String(d.dlqSeq), String(d.seq), d.time, d.subject, d.code, JSON.stringify(dec.decode(d.body).slice(0, 40)), d.reason]);
+      printTable(["DLQ", "SEQ", "STORED", "SUBJECT", "CODE", "BODY", "REASON"], rows);
+    } finally {
+      await nc.close();
+    }
+  });
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (i === head.length - 1 ? 0 : (r[i] ?? "").length))));
+  for (const r of [head, ...rows]) console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  "));
+}
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  const code = err instanceof TallyError ? `${err.code}: ` : "";
+  process.stderr.write(`tally: ${code}${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

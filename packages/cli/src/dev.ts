@@ -1,0 +1,72 @@
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { initCluster, natsMappings, startNode, type TallyNode } from "@tally/node";
+import { startServer, type NatsServer } from "@tally/testing";
+import type { Period } from "@tally/core";
+
+/** Options of `tally dev`. */
+export interface DevOptions {
+  dir: string;
+  port: number;
+  shards: number;
+  periods?: Period[];
+  httpPort?: number;
+}
+
+/**
+ * The embedded default: a local nats-server (config and data under `dir`) with
+ * the Tally mappings, `init`, and one node in this process. Resolves on exit.
+ */
+export async function runDev(o: DevOptions): Promise<void> {
+  const dir = resolve(o.dir);
+  await mkdir(dir, { recursive: true });
+  let server: NatsServer | undefined;
+  let node: TallyNode | undefined;
+  const stop = async () => {
+    await node?.close();
+    await server?.stop();
+  };
+  try {
+    server = await startServer({ port: o.port, storeDir: join(dir, "nats"), extraConfig: natsMappings(o.shards) });
+    const nc = await connect({ servers: server.url });
+    await initCluster(nc, { shards: o.shards, ...(o.periods ? { periods: o.periods } : {}) });
+    await nc.close();
+    node = await startNode({ connection: { servers: server.url }, dataDir: join(dir, "node"), id: "dev-1", ...(o.httpPort !== undefined ? { httpPort: o.httpPort } : {}) });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const url = server.url;
+  const env = url === "nats://127.0.0.1:4222" ? "" : `TALLY_NATS_URL=${url} `;
+  process.stdout.write(
+    [
+      "",
+      `Tally is running: nats-server at ${url} (config ${server.configFile}), one node, data in ${dir}`,
+      node.httpPort ? `Metrics: http://127.0.0.1:${node.httpPort}/metrics` : "",
+      "",
+      "Count and read:",
+      `  ${env}pnpm tally inc web home            # +1`,
+      `  ${env}pnpm tally inc web home 5`,
+      `  ${env}pnpm tally get web home --period day`,
+      "Or with any NATS client:",
+      `  nats --server ${url} pub count.web.home ""          # +1 (JetStream acks it)`,
+      `  nats --server ${url} req count.get.web.home '{"period":"day"}'`,
+      "",
+      "Ctrl-C stops it (final snapshot, then exit).",
+      "",
+    ]
+      .filter((l, i, a) => l !== "" || a[i - 1] !== "")
+      .join("\n"),
+  );
+  await new Promise<void>((done) => {
+    const onSignal = () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      void stop().then(done, done);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    void node.closed().then(onSignal);
+  });
+}

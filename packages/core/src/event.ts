@@ -1,0 +1,215 @@
+import { Unpackr } from 'msgpackr';
+import { ErrorCode, EventError, preview } from './errors.js';
+import { isPlainRecord, messageOf } from './guards.js';
+import { parseTime } from './time.js';
+import { strictUtf8Decoder, utf8Encoder } from './utf8.js';
+
+/** Largest accepted event body, in bytes. Anything bigger is `BAD_BODY`. */
+export const MAX_EVENT_BYTES = 4096;
+
+/** An event body, decoded and validated. */
+export interface DecodedEvent {
+  /** Amount to add to the counter: a safe integer, possibly 0 or negative. */
+  delta: number;
+  /** Event time in epoch ms, or undefined to use the stored message's timestamp. */
+  ts: number | undefined;
+}
+
+// Big integers must come out as bigint, not as a silently rounded number; maps as plain
+// objects (msgpackr renames a `__proto__` key, so no prototype pollution).
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' });
+const lenientDecoder = new TextDecoder('utf-8');
+
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+const OPEN_BRACE = 0x7b;
+
+/** ASCII whitespace: tab, LF, VT, FF, CR, space. */
+function isSpace(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d);
+}
+
+function isDigit(b: number | undefined): boolean {
+  return b !== undefined && b >= ZERO && b <= NINE;
+}
+
+function isMsgpackMap(b: number): boolean {
+  return (b >= 0x80 && b <= 0x8f) || b === 0xde || b === 0xdf;
+}
+
+/** Printable, truncated view of raw bytes for error messages. */
+function previewBytes(bytes: Uint8Array): string {
+  return preview(lenientDecoder.decode(bytes.subarray(0, 64)));
+}
+
+/**
+ * Decode and validate an event body (see the wire contract):
+ *
+ * - empty → `{ delta: 1, ts: undefined }`;
+ * - an ASCII signed integer, optionally surrounded by ASCII whitespace (`5`, `-2`, `+3\n`);
+ * - a JSON object (first non-whitespace byte `{`) or a MessagePack map (first byte fixmap,
+ *   map16 or map32) with optional `delta` (integer, default 1) and `ts` (see
+ *   {@link parseTime}; MessagePack may also carry a uint64/int64 or a timestamp). Other
+ *   keys are ignored.
+ *
+ * Throws `EventError` with code:
+ * - `BAD_BODY`: larger than {@link MAX_EVENT_BYTES}, whitespace only, or any other shape —
+ *   including JSON that is not an object (`[1]`, `"5"`, `true`, `null`) and MessagePack that
+ *   is not a map (e.g. a fixarray), since only objects carry fields;
+ * - `BAD_JSON`: starts with `{` but is not valid UTF-8 or not valid JSON;
+ * - `BAD_MSGPACK`: starts like a MessagePack map but is malformed, truncated, or followed by
+ *   extra bytes;
+ * - `BAD_DELTA`: text that starts like a number but is not an integer literal (`1.5`, `1e3`,
+ *   `0x10`), or a `delta` field that is not an integer (fraction, NaN, string, bool, null);
+ * - `DELTA_OUT_OF_RANGE`: an integer (or a `delta` number, Infinity included) beyond
+ *   ±`Number.MAX_SAFE_INTEGER`;
+ * - `BAD_TS` / `TS_OUT_OF_RANGE`: from {@link parseTime} on the `ts` field.
+ *
+ * A field set to `undefined` (MessagePack's undefined extension) counts as absent; `null`
+ * does not.
+ */
+export function decodeEvent(body: Uint8Array): DecodedEvent {
+  const len = body.length;
+  if (len === 0) return { delta: 1, ts: undefined };
+  if (len > MAX_EVENT_BYTES) {
+    throw new EventError(ErrorCode.BAD_BODY, `event body is ${len} bytes, the limit is ${MAX_EVENT_BYTES}`);
+  }
+  const first = body[0] as number;
+  if (isMsgpackMap(first)) return decodeMsgpack(body);
+
+  let start = 0;
+  while (start < len && isSpace(body[start] as number)) start++;
+  let end = len;
+  while (end > start && isSpace(body[end - 1] as number)) end--;
+  if (start === end) {
+    throw new EventError(
+      ErrorCode.BAD_BODY,
+      'event body is only whitespace; send an empty body to count +1',
+    );
+  }
+  const c = body[start] as number;
+  if (c === OPEN_BRACE) return decodeJson(body.subarray(start, end));
+  if (isDigit(c) || ((c === PLUS || c === MINUS) && isDigit(body[start + 1]))) {
+    return { delta: decodeInteger(body, start, end), ts: undefined };
+  }
+  throw new EventError(
+    ErrorCode.BAD_BODY,
+    `event body ${previewBytes(body)} is not empty, an integer, a JSON object or a MessagePack map`,
+  );
+}
+
+function decodeInteger(body: Uint8Array, start: number, end: number): number {
+  const c = body[start] as number;
+  const negative = c === MINUS;
+  let i = c === PLUS || c === MINUS ? start + 1 : start;
+  let value = 0;
+  for (; i < end; i++) {
+    const b = body[i] as number;
+    if (b < ZERO || b > NINE) {
+      throw new EventError(
+        ErrorCode.BAD_DELTA,
+        `delta ${previewBytes(body.subarray(start, end))} is not an integer`,
+      );
+    }
+    // Rounding once past 2^53 cannot bring the value back under it, so the check below is exact.
+    value = value * 10 + (b - ZERO);
+  }
+  if (value > Number.MAX_SAFE_INTEGER) {
+    throw new EventError(
+      ErrorCode.DELTA_OUT_OF_RANGE,
+      `delta ${previewBytes(body.subarray(start, end))} is beyond ±${Number.MAX_SAFE_INTEGER}`,
+    );
+  }
+  return negative && value !== 0 ? -value : value;
+}
+
+function decodeJson(bytes: Uint8Array): DecodedEvent {
+  let text: string;
+  try {
+    text = strictUtf8Decoder.decode(bytes);
+  } catch (cause) {
+    throw new EventError(ErrorCode.BAD_JSON, 'JSON event body is not valid UTF-8', { cause });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new EventError(
+      ErrorCode.BAD_JSON,
+      `JSON event body ${preview(text)} does not parse: ${messageOf(cause)}`,
+      { cause },
+    );
+  }
+  if (!isPlainRecord(value)) {
+    throw new EventError(ErrorCode.BAD_JSON, `JSON event body ${preview(text)} is not an object`);
+  }
+  return fields(value);
+}
+
+function decodeMsgpack(body: Uint8Array): DecodedEvent {
+  let value: unknown;
+  try {
+    value = unpackr.unpack(body);
+  } catch (cause) {
+    throw new EventError(
+      ErrorCode.BAD_MSGPACK,
+      `MessagePack event body is malformed: ${messageOf(cause)}`,
+      { cause },
+    );
+  }
+  if (!isPlainRecord(value)) {
+    throw new EventError(ErrorCode.BAD_MSGPACK, `MessagePack event body ${preview(value)} is not a map`);
+  }
+  return fields(value);
+}
+
+function fields(obj: Record<string, unknown>): DecodedEvent {
+  const d = Object.hasOwn(obj, 'delta') ? obj['delta'] : undefined;
+  const t = Object.hasOwn(obj, 'ts') ? obj['ts'] : undefined;
+  return {
+    delta: d === undefined ? 1 : toDelta(d),
+    ts: t === undefined ? undefined : parseTime(t, 'ts'),
+  };
+}
+
+/** Validate a `delta` field value: a safe integer number or bigint. */
+function toDelta(v: unknown): number {
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) throw new EventError(ErrorCode.BAD_DELTA, 'delta NaN is not an integer');
+    if (Math.abs(v) > Number.MAX_SAFE_INTEGER) {
+      throw new EventError(
+        ErrorCode.DELTA_OUT_OF_RANGE,
+        `delta ${preview(v)} is beyond ±${Number.MAX_SAFE_INTEGER}`,
+      );
+    }
+    if (!Number.isInteger(v)) {
+      throw new EventError(ErrorCode.BAD_DELTA, `delta ${preview(v)} is not an integer`);
+    }
+    return v === 0 ? 0 : v;
+  }
+  if (typeof v === 'bigint') {
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new EventError(
+        ErrorCode.DELTA_OUT_OF_RANGE,
+        `delta ${preview(v)} is beyond ±${Number.MAX_SAFE_INTEGER}`,
+      );
+    }
+    return Number(v);
+  }
+  throw new EventError(ErrorCode.BAD_DELTA, `delta ${preview(v)} must be an integer number`);
+}
+
+/**
+ * Encode an event as a JSON body, `{"delta":…,"ts":…}` (`ts` omitted when undefined, else
+ * as epoch ms). Validates like {@link decodeEvent}, so a body it returns always decodes;
+ * throws `EventError` otherwise.
+ *
+ * @param ts - epoch ms, an ISO-8601 string or a Date.
+ */
+export function encodeEventJson(delta: number, ts?: number | string | Date): Uint8Array {
+  const d = toDelta(delta);
+  const body = ts === undefined ? { delta: d } : { delta: d, ts: parseTime(ts, 'ts') };
+  return utf8Encoder.encode(JSON.stringify(body));
+}

@@ -1,0 +1,59 @@
+/**
+ * `@tally/core`: the pure parts of Tally shared by the node, the client and the CLI —
+ * subjects, the partition hash, periods and buckets, event and read-request decoding, and
+ * errors. No I/O, no environment.
+ * @packageDocumentation
+ */
+
+export { ErrorCode, EventError, RequestError, TallyError, serviceStatus } from './errors.js';
+export type { EventErrorCode, RequestErrorOptions, TallyErrorOptions } from './errors.js';
+
+export {
+  DLQ_PREFIX,
+  EVENT_PREFIX,
+  MAX_TOKEN_BYTES,
+  READ_PREFIX,
+  RESERVED_NAMESPACES,
+  STORED_EVENT_PREFIX,
+  STORED_READ_PREFIX,
+  assertToken,
+  eventSubject,
+  isReservedNamespace,
+  isValidToken,
+  parseStoredEventSubject,
+  parseStoredReadSubject,
+  readSubject,
+  shardEventFilter,
+  shardReadFilter,
+} from './subject.js';
+export type { StoredKey, SubjectOptions, TokenKind } from './subject.js';
+
+export { decodeName, encodeName } from './name-encoding.js';
+
+export { DEFAULT_SHARDS, MAX_SHARDS, assertShardCount, fnv1a32, shardOf } from './partition.js';
+
+export {
+  DEFAULT_PERIODS,
+  PERIODS,
+  Period,
+  PeriodCode,
+  bucketIndex,
+  bucketKey,
+  bucketStart,
+  isPeriod,
+  parsePeriods,
+  seriesIndices,
+  splitBucketKey,
+} from './periods.js';
+export type { BucketPeriod } from './periods.js';
+
+export { MAX_TS_MS, MIN_TS_MS, parseTime } from './time.js';
+
+export { MAX_EVENT_BYTES, decodeEvent, encodeEventJson } from './event.js';
+export type { DecodedEvent } from './event.js';
+
+export { MAX_READ_REQUEST_BYTES, parseReadRequest } from './read-request.js';
+export type { ReadRequest, SeriesRequest, ValueRequest } from './read-request.js';
+
+export { bucketIso } from './read-reply.js';
+export type { ErrorReply, SeriesPoint, SeriesReply, ValueReply } from './read-reply.js';

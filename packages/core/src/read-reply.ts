@@ -1,0 +1,47 @@
+import type { BucketPeriod, Period } from './periods.js';
+import { bucketStart } from './periods.js';
+
+/** Reply to a single-bucket read. */
+export interface ValueReply {
+  ns: string;
+  name: string;
+  period: Period;
+  /** Start of the bucket as an ISO-8601 UTC string (see {@link bucketIso}); absent for `all`. */
+  bucket?: string;
+  value: number;
+}
+
+/** One bucket of a {@link SeriesReply}. */
+export interface SeriesPoint {
+  /** Start of the bucket as an ISO-8601 UTC string. */
+  bucket: string;
+  value: number;
+}
+
+/** Reply to a series read: every bucket in the range, zero-filled, oldest first. */
+export interface SeriesReply {
+  ns: string;
+  name: string;
+  period: Period;
+  points: SeriesPoint[];
+}
+
+/**
+ * Error reply body. It is sent with the NATS services headers `Nats-Service-Error-Code`
+ * (see `serviceStatus`) and `Nats-Service-Error`.
+ */
+export interface ErrorReply {
+  error: { code: string; message: string };
+}
+
+/**
+ * Start of bucket `index` of `period` as an ISO-8601 UTC string, as used in replies.
+ *
+ * @example
+ * ```ts
+ * bucketIso('day', 20413) // '2025-11-21T00:00:00.000Z'
+ * ```
+ */
+export function bucketIso(period: BucketPeriod, index: number): string {
+  return new Date(bucketStart(period, index)).toISOString();
+}

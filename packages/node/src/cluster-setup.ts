@@ -1,0 +1,184 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { headers, createInbox } from "@nats-io/transport-node";
+import { jetstreamManager, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import {
+  assertShardCount,
+  DEFAULT_PERIODS,
+  DEFAULT_SHARDS,
+  MAX_SHARDS,
+  shardOf,
+  type Period,
+} from "@tally/core";
+import { NodeError } from "./errors.js";
+import { CLUSTER_KEY, CONFIG_BUCKET, DLQ_STREAM, EVENTS_STREAM, PROBE_NS } from "./names.js";
+
+/** Cluster-wide settings, written once by `tally init` and read by every node. */
+export interface ClusterConfig {
+  /** Number of shards P; fixed for the life of the cluster. */
+  shards: number;
+  /** Periods every counter is bucketed into (always includes `all`). */
+  periods: Period[];
+  /** Replicas of the streams and buckets. */
+  replicas: number;
+  /** Format version of this record. */
+  version: 1;
+}
+
+/** Options of {@link initCluster}. */
+export interface InitOptions {
+  /** @default 64, or the existing cluster's value */
+  shards?: number;
+  /** @default 1 */
+  replicas?: number;
+  /** @default all, hour, day, week, month */
+  periods?: Period[];
+  /** JetStream de-duplication window for `Nats-Msg-Id`, in ms. @default 120000 */
+  dedupWindowMs?: number;
+  /** How long to wait for the mapping probe. @default 2000 */
+  probeTimeoutMs?: number;
+}
+
+/** What {@link initCluster} did. */
+export interface InitResult {
+  config: ClusterConfig;
+  created: string[];
+  existing: string[];
+}
+
+/**
+ * Creates the events stream, the dead-letter stream and the config bucket, after
+ * checking that the server maps `count.*` subjects with the same shard count.
+ * Idempotent: running it again with the same settings changes nothing.
+ */
+export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): Promise<InitResult> {
+  const jsm = await jetstreamManager(nc);
+  const existingConfig = await readClusterConfig(nc).catch((err: unknown) => {
+    if (err instanceof NodeError && err.code === "NOT_INITIALIZED") return undefined;
+    throw err;
+  });
+  const shards = opts.shards ?? existingConfig?.shards ?? DEFAULT_SHARDS;
+  assertShardCount(shards);
+  const replicas = opts.replicas ?? existingConfig?.replicas ?? 1;
+  if (![1, 3, 5].includes(replicas)) {
+    throw new NodeError("BAD_OPTION", `replicas must be 1, 3 or 5, got ${replicas}`);
+  }
+  const periods = opts.periods ?? existingConfig?.periods ?? [...DEFAULT_PERIODS];
+  if (existingConfig && existingConfig.shards !== shards) {
+    throw new NodeError(
+      "CONFIG_MISMATCH",
+      `the cluster was initialised with ${existingConfig.shards} shards; the shard count cannot change (asked for ${shards})`,
+    );
+  }
+  if (existingConfig && existingConfig.periods.join(",") !== periods.join(",")) {
+    throw new NodeError(
+      "CONFIG_MISMATCH",
+      `the cluster counts periods ${existingConfig.periods.join(",")}; changing them would make replays disagree (asked for ${periods.join(",")})`,
+    );
+  }
+  await probeMappings(nc, shards, opts.probeTimeoutMs);
+
+  const created: string[] = [];
+  const existing: string[] = [];
+  const dedupNs = (opts.dedupWindowMs ?? 120_000) * 1_000_000;
+  await ensureStream(jsm, { name: EVENTS_STREAM, subjects: ["tally.ev.>"], num_replicas: replicas, duplicate_window: dedupNs }, created, existing);
+  await ensureStream(jsm, { name: DLQ_STREAM, subjects: ["tally.dlq.>"], num_replicas: replicas, duplicate_window: dedupNs }, created, existing);
+
+  const kvm = new Kvm(nc);
+  const kv = await kvm.create(CONFIG_BUCKET, { replicas, history: 1 });
+  const config: ClusterConfig = { shards, periods, replicas, version: 1 };
+  if (existingConfig) {
+    existing.push(`kv ${CONFIG_BUCKET}`);
+  } else {
+    await kv.create(CLUSTER_KEY, JSON.stringify(config));
+    created.push(`kv ${CONFIG_BUCKET}`);
+  }
+  return { config, created, existing };
+}
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  cfg: Partial<StreamConfig> & { name: string },
+  created: string[],
+  existing: string[],
+): Promise<void> {
+  const info = await jsm.streams.info(cfg.name).catch(() => undefined);
+  if (!info) {
+    await jsm.streams.add({ storage: "file", ...cfg } as Partial<StreamConfig> & { name: string });
+    created.push(`stream ${cfg.name}`);
+    return;
+  }
+  if (info.config.num_replicas !== cfg.num_replicas) {
+    await jsm.streams.update(cfg.name, { ...info.config, num_replicas: cfg.num_replicas });
+  }
+  existing.push(`stream ${cfg.name}`);
+}
+
+/** Reads the settings `tally init` wrote; `NOT_INITIALIZED` when there are none. */
+export async function readClusterConfig(nc: NatsConnection): Promise<ClusterConfig> {
+  const kvm = new Kvm(nc);
+  let entry;
+  try {
+    const kv = await kvm.open(CONFIG_BUCKET);
+    entry = await kv.get(CLUSTER_KEY);
+  } catch (err) {
+    throw new NodeError("NOT_INITIALIZED", `the cluster is not initialised (no ${CONFIG_BUCKET} bucket): run \`tally init\``, { cause: err });
+  }
+  if (!entry || entry.operation !== "PUT") {
+    throw new NodeError("NOT_INITIALIZED", "the cluster is not initialised: run `tally init`");
+  }
+  return entry.json<ClusterConfig>();
+}
+
+/**
+ * Checks the server's subject mappings: publishes probe events and reads
+ * (namespace {@link PROBE_NS}, never stored: the event probe carries an
+ * expected-stream header no stream matches) and compares the shard the server
+ * chose with ours. Throws `MAPPING_MISSING` or `MAPPING_MISMATCH` with the fix.
+ */
+export async function probeMappings(nc: NatsConnection, shards: number, timeoutMs = 2000): Promise<void> {
+  const names = Array.from({ length: 12 }, (_, i) => `p${i}_${createInbox().slice(-8)}`);
+  const fix = `print the mapping with \`tally nats-config --shards ${shards}\`, include it in the nats-server config and reload the server`;
+  for (const kind of ["ev", "rd"] as const) {
+    const seen = new Map<string, number>();
+    const sub = nc.subscribe(`tally.${kind}.*.${PROBE_NS}.*`);
+    const done = (async () => {
+      for await (const m of sub) {
+        const [, , shard, , name] = m.subject.split(".");
+        if (name !== undefined) seen.set(name, Number(shard));
+        if (seen.size === names.length) break;
+      }
+    })();
+    await nc.flush();
+    const h = headers();
+    // No stream is named like this, so JetStream refuses to store the probe event.
+    h.set("Nats-Expected-Stream", "_tally_probe_never_stored");
+    for (const name of names) {
+      nc.publish(kind === "ev" ? `count.${PROBE_NS}.${name}` : `count.get.${PROBE_NS}.${name}`, "", { headers: h });
+    }
+    await nc.flush();
+    const timer = setTimeout(() => sub.unsubscribe(), timeoutMs);
+    await done;
+    clearTimeout(timer);
+    sub.unsubscribe();
+    const what = kind === "ev" ? "count.*.* (events)" : "count.get.*.* (reads)";
+    if (seen.size === 0) {
+      throw new NodeError("MAPPING_MISSING", `the NATS server has no Tally mapping for ${what}: ${fix}`);
+    }
+    const wrong = names.filter((n) => seen.get(n) !== shardOf(PROBE_NS, n, shards));
+    if (wrong.length > 0) {
+      const serverShards = inferShardCount(names, seen);
+      throw new NodeError(
+        "MAPPING_MISMATCH",
+        `the NATS server maps ${what} to ${serverShards ?? "a different number of"} shards, but the cluster uses ${shards}: ${fix}`,
+      );
+    }
+  }
+}
+
+function inferShardCount(names: string[], seen: Map<string, number>): number | undefined {
+  for (let p = 1; p <= MAX_SHARDS; p++) {
+    if (names.every((n) => !seen.has(n) || seen.get(n) === shardOf(PROBE_NS, n, p))) return p;
+  }
+  return undefined;
+}

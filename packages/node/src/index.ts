@@ -1,0 +1,14 @@
+export { startNode } from "./node.js";
+export type { TallyNode, NodeStatus } from "./node.js";
+export { resolveNodeOptions } from "./options.js";
+export type { NodeOptions, ResolvedNodeOptions } from "./options.js";
+export { initCluster, readClusterConfig, probeMappings } from "./cluster-setup.js";
+export type { ClusterConfig, InitOptions, InitResult } from "./cluster-setup.js";
+export { natsMappings } from "./mappings.js";
+export { listDeadLetters } from "./dead-letters.js";
+export type { DeadLetter, ListDeadLettersOptions } from "./dead-letters.js";
+export { NodeError, NodeErrorCode } from "./errors.js";
+export { ShardCounts } from "./shard-counts.js";
+export type { CountEntry } from "./shard-counts.js";
+export type { ShardStats } from "./metrics.js";
+export { CLUSTER_KEY, CONFIG_BUCKET, DLQ_STREAM, DlqHeader, EVENTS_STREAM, PROBE_NS } from "./names.js";

@@ -1,0 +1,53 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Per-shard figures an actor keeps as plain numbers (no work on the hot path). */
+export interface ShardStats {
+  shard: number;
+  /** Valid events applied since start. */
+  applied: number;
+  /** Highest stream sequence processed (applied or dead-lettered). */
+  processedSeq: number;
+  /** Sequence of the last snapshot written to LevelDB. */
+  snapshotSeq: number;
+  /** True once the shard has caught up with the stream as it was at start. */
+  ready: boolean;
+  /** In-memory (counter, period, bucket) entries. */
+  entries: number;
+}
+
+/** The metrics one node exports on `/metrics` (Prometheus text format). */
+export interface NodeMetrics {
+  readonly registry: Registry;
+  readonly deadLetters: Counter<"code">;
+  readonly reads: Counter<"outcome">;
+  readonly snapshotSeconds: Histogram;
+}
+
+/**
+ * Creates a node's metrics in a registry of its own (several nodes may share a
+ * process); per-shard gauges are read from `stats` at scrape time.
+ */
+export function createMetrics(stats: () => ShardStats[]): NodeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const gauge = (name: string, help: string, pick: (s: ShardStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["shard"],
+      registers: [registry],
+      collect() {
+        for (const s of stats()) this.set({ shard: String(s.shard) }, pick(s));
+      },
+    });
+  gauge("tally_shard_events_applied", "Valid events applied per shard since the node started", (s) => s.applied);
+  gauge("tally_shard_processed_seq", "Highest stream sequence processed per shard", (s) => s.processedSeq);
+  gauge("tally_shard_snapshot_seq", "Stream sequence of the last LevelDB snapshot per shard", (s) => s.snapshotSeq);
+  gauge("tally_shard_entries", "In-memory (counter, period, bucket) entries per shard", (s) => s.entries);
+  return {
+    registry,
+    deadLetters: new Counter({ name: "tally_dead_letters_total", help: "Invalid stored events sent to the dead-letter stream, by error code", labelNames: ["code"], registers: [registry] }),
+    reads: new Counter({ name: "tally_reads_total", help: "Read requests answered, by outcome (ok or an error code)", labelNames: ["outcome"], registers: [registry] }),
+    snapshotSeconds: new Histogram({ name: "tally_snapshot_seconds", help: "Duration of shard snapshot writes", buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
+  };
+}

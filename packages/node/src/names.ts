@@ -1,0 +1,19 @@
+/** Names of the JetStream resources Tally creates with `tally init`. */
+export const EVENTS_STREAM = "TALLY_EVENTS";
+/** Dead-letter stream: invalid stored events, with their reason in headers. */
+export const DLQ_STREAM = "TALLY_DLQ";
+/** KV bucket holding the cluster-wide settings written by `tally init`. */
+export const CONFIG_BUCKET = "tally_config";
+/** Key of the cluster settings in {@link CONFIG_BUCKET}. */
+export const CLUSTER_KEY = "cluster";
+/** Namespace used by the mapping probe; reserved (leading `_`), never counted. */
+export const PROBE_NS = "_tally_probe";
+
+/** Headers set on each dead-letter record. */
+export const DlqHeader = {
+  code: "Tally-Error-Code",
+  message: "Tally-Error",
+  subject: "Tally-Source-Subject",
+  seq: "Tally-Source-Seq",
+  time: "Tally-Source-Time",
+} as const;

@@ -1,0 +1,68 @@
+import { hostname } from "node:os";
+import type { ConnectionOptions } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { NodeError } from "./errors.js";
+
+/** Options of {@link startNode}; all but `dataDir` optional. */
+export interface NodeOptions {
+  /** NATS connection options (servers, credentials, TLS). @default { servers: "nats://127.0.0.1:4222" } */
+  connection?: ConnectionOptions;
+  /** Directory of the node's LevelDB snapshot. Required. */
+  dataDir: string;
+  /** Node id, shown in logs and status. @default `<hostname>-<pid>` */
+  id?: string;
+  /** Port for `/metrics`, `/healthz` and `/status`; 0 picks a free one. @default undefined (no HTTP) */
+  httpPort?: number;
+  /** Snapshot every shard with changes at this interval. @default 2000 */
+  snapshotIntervalMs?: number;
+  /** Also snapshot a shard after this many events. @default 10000 */
+  snapshotEvents?: number;
+  /** How long a read may wait for `minSeq` or for replay after start. @default 5000 */
+  readWaitMs?: number;
+  /** Most points in one series reply. @default 1000 */
+  maxSeriesPoints?: number;
+  /** Messages requested per pull from a shard's consumer. @default 256 */
+  pullBatch?: number;
+  /** pino logger; @default a pino logger on stderr at `logLevel` */
+  logger?: Logger;
+  /** Level of the default logger. @default "info" */
+  logLevel?: string;
+}
+
+/** {@link NodeOptions} with every default filled in and every range checked. */
+export interface ResolvedNodeOptions extends Required<Omit<NodeOptions, "httpPort" | "logger">> {
+  httpPort: number | undefined;
+  logger: Logger | undefined;
+}
+
+/** Fills defaults and rejects bad values with a message naming the option. */
+export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
+  if (!opts.dataDir) throw new NodeError("BAD_OPTION", "dataDir is required: the directory for the node's LevelDB snapshot (--data DIR)");
+  const r: ResolvedNodeOptions = {
+    connection: opts.connection ?? { servers: "nats://127.0.0.1:4222" },
+    dataDir: opts.dataDir,
+    id: opts.id ?? `${hostname()}-${process.pid}`,
+    httpPort: opts.httpPort,
+    snapshotIntervalMs: opts.snapshotIntervalMs ?? 2000,
+    snapshotEvents: opts.snapshotEvents ?? 10_000,
+    readWaitMs: opts.readWaitMs ?? 5000,
+    maxSeriesPoints: opts.maxSeriesPoints ?? 1000,
+    pullBatch: opts.pullBatch ?? 256,
+    logger: opts.logger,
+    logLevel: opts.logLevel ?? "info",
+  };
+  const int = (name: keyof ResolvedNodeOptions, min: number, max: number) => {
+    const v = r[name];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      throw new NodeError("BAD_OPTION", `${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
+    }
+  };
+  int("snapshotIntervalMs", 10, 3_600_000);
+  int("snapshotEvents", 1, 10_000_000);
+  int("readWaitMs", 1, 600_000);
+  int("maxSeriesPoints", 1, 1_000_000);
+  int("pullBatch", 1, 10_000);
+  if (r.httpPort !== undefined) int("httpPort", 0, 65535);
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(r.id)) throw new NodeError("BAD_OPTION", `id must be 1-128 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(r.id)}`);
+  return r;
+}

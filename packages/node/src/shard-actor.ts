@@ -1,0 +1,400 @@
+import { headers, type Msg } from "@nats-io/transport-node";
+import {
+  DeliverPolicy,
+  type Consumer,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import {
+  bucketIndex,
+  bucketIso,
+  bucketKey,
+  decodeEvent,
+  EventError,
+  isReservedNamespace,
+  parseReadRequest,
+  parseStoredEventSubject,
+  parseStoredReadSubject,
+  RequestError,
+  seriesIndices,
+  shardEventFilter,
+  shardOf,
+  TallyError,
+  type Period,
+  type ReadRequest,
+} from "@tally/core";
+import { DLQ_STREAM, DlqHeader, EVENTS_STREAM } from "./names.js";
+import { respondError, respondJson } from "./replies.js";
+import { ShardCounts, type CountEntry } from "./shard-counts.js";
+import type { NodeMetrics, ShardStats } from "./metrics.js";
+import type { SnapshotStore } from "./snapshot-store.js";
+import type { ResolvedNodeOptions } from "./options.js";
+
+/** Everything an actor needs from its node. */
+export interface ShardActorContext {
+  readonly shards: number;
+  readonly periods: readonly Period[];
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly store: SnapshotStore;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  readonly options: ResolvedNodeOptions;
+}
+
+type ActorStatus = "new" | "running" | "closing" | "closed";
+
+interface Waiter {
+  /** Stream sequence the reply must reflect. */
+  need: number;
+  msg: Msg;
+  req: ReadRequest;
+  ns: string;
+  name: string;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * One shard: the only reader of its consumer, the only writer of its counts and
+ * the only answerer of its reads. JavaScript runs one callback at a time, so
+ * each step (apply one event, answer one read) is atomic without locks.
+ */
+export class ShardActor {
+  readonly shard: number;
+  readonly #ctx: ShardActorContext;
+  readonly #counts: ShardCounts;
+  #status: ActorStatus = "new";
+  #consumer: Consumer | undefined;
+  #messages: ConsumerMessages | undefined;
+  #loop: Promise<void> | undefined;
+  /** Highest stream sequence applied or dead-lettered. */
+  #processedSeq = 0;
+  /** Every event of this shard with sequence ≤ this is processed (proved by a probe). */
+  #caughtUpTo = 0;
+  /** Reads wait for this sequence until the shard has caught up after start. */
+  #readyTarget = 0;
+  #snapshotSeq = 0;
+  #sinceSnapshot = 0;
+  #snapshotting: Promise<void> | undefined;
+  #retryEntries: CountEntry[] = [];
+  #applied = 0;
+  #waiters: Waiter[] = [];
+  #probing = false;
+  /** Consumer name and delivery sequence of the last processed message. */
+  #lastConsumer = "";
+  #lastDelivery = 0;
+  #progress: (() => void)[] = [];
+
+  constructor(shard: number, ctx: ShardActorContext) {
+    this.shard = shard;
+    this.#ctx = ctx;
+    this.#counts = new ShardCounts(ctx.periods);
+  }
+
+  /** Loads the snapshot, then consumes the stream from the next sequence. */
+  async start(streamLastSeq: number): Promise<void> {
+    const snap = await this.#ctx.store.loadShard(this.shard);
+    for (const e of snap.entries) this.#counts.load(e);
+    this.#processedSeq = snap.seq;
+    this.#snapshotSeq = snap.seq;
+    this.#caughtUpTo = snap.seq;
+    this.#readyTarget = streamLastSeq;
+    this.#consumer = await this.#ctx.js.consumers.get(EVENTS_STREAM, {
+      filter_subjects: shardEventFilter(this.shard),
+      ...(snap.seq > 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: snap.seq + 1 }
+        : { deliver_policy: DeliverPolicy.All }),
+    });
+    this.#messages = await this.#consumer.consume({ max_messages: this.#ctx.options.pullBatch });
+    this.#status = "running";
+    this.#loop = this.#run(this.#messages);
+    if (this.#readyTarget > this.#caughtUpTo) this.#kickProbe();
+  }
+
+  /** Plain figures for metrics and status. */
+  stats(): ShardStats {
+    return {
+      shard: this.shard,
+      applied: this.#applied,
+      processedSeq: this.#processedSeq,
+      snapshotSeq: this.#snapshotSeq,
+      ready: this.#confirmedSeq() >= this.#readyTarget,
+      entries: this.#counts.entries,
+    };
+  }
+
+  async #run(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const m of messages) {
+        await this.#process(m);
+        if (this.#status !== "running") break;
+      }
+    } catch (err) {
+      if (this.#status === "running") this.#ctx.log.error({ err, shard: this.shard }, "shard consumer failed");
+    }
+  }
+
+  async #process(m: JsMsg): Promise<void> {
+    try {
+      this.#apply(m);
+      this.#applied++;
+    } catch (err) {
+      const e =
+        err instanceof TallyError ? err : new TallyError("INTERNAL", `unexpected error applying event: ${String(err)}`, { cause: err });
+      await this.#deadLetter(m, e);
+    }
+    this.#processedSeq = m.seq;
+    this.#lastConsumer = m.info.consumer;
+    this.#lastDelivery = m.info.deliverySequence;
+    if (++this.#sinceSnapshot >= this.#ctx.options.snapshotEvents) this.snapshot().catch(() => undefined);
+    if (this.#waiters.length > 0) this.#flushWaiters();
+    if (this.#progress.length > 0) {
+      const fns = this.#progress;
+      this.#progress = [];
+      for (const fn of fns) fn();
+    }
+  }
+
+  #apply(m: JsMsg): void {
+    const key = parseStoredEventSubject(m.subject);
+    if (isReservedNamespace(key.ns)) {
+      throw new EventError("RESERVED_NAMESPACE", `namespace ${key.ns} is reserved (get, top, list and names starting with _)`);
+    }
+    const owner = shardOf(key.ns, key.name, this.#ctx.shards);
+    if (key.shard !== this.shard || owner !== this.shard) {
+      throw new EventError("WRONG_SHARD", `${key.ns}.${key.name} belongs to shard ${owner}, not ${key.shard}: publish to count.<ns>.<name>, not tally.ev.*`);
+    }
+    const ev = decodeEvent(m.data);
+    const ts = ev.ts ?? storedTimeMs(m);
+    this.#counts.apply(key.ns, key.name, ev.delta, ts);
+  }
+
+  /** Records an invalid event with its reason; retried until stored, so none is lost. */
+  async #deadLetter(m: JsMsg, err: TallyError): Promise<void> {
+    const h = headers();
+    h.set(DlqHeader.code, err.code);
+    h.set(DlqHeader.message, err.message.replace(/[\r\n]+/g, " ").slice(0, 1024));
+    h.set(DlqHeader.subject, m.subject);
+    h.set(DlqHeader.seq, String(m.seq));
+    h.set(DlqHeader.time, new Date(storedTimeMs(m)).toISOString());
+    this.#ctx.metrics.deadLetters.inc({ code: err.code });
+    this.#ctx.log.warn({ shard: this.shard, seq: m.seq, subject: m.subject, code: err.code, reason: err.message }, "event dead-lettered");
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // The msg id makes a replay after a crash re-record it once, not twice.
+        await this.#ctx.js.publish(`tally.dlq.${this.shard}`, m.data, { headers: h, msgID: `dlq-${m.seq}`, expect: { streamName: DLQ_STREAM } });
+        return;
+      } catch (pubErr) {
+        if (this.#status !== "running") throw pubErr;
+        this.#ctx.log.error({ err: pubErr, shard: this.shard, seq: m.seq, attempt }, "dead-letter publish failed; retrying");
+        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** Answers one read; never throws, always replies (unless there is no reply subject). */
+  handleRead(msg: Msg): void {
+    if (!msg.reply) return;
+    let ns: string, name: string, req: ReadRequest;
+    try {
+      if (this.#status !== "running") throw new RequestError("NOT_READY", `shard ${this.shard} is not serving (node ${this.#status})`, { retryable: true });
+      ({ ns, name } = parseStoredReadSubject(msg.subject));
+      if (isReservedNamespace(ns)) throw new RequestError("BAD_REQUEST", `namespace ${ns} is reserved`);
+      req = parseReadRequest(msg.data, Date.now());
+      if (req.period !== "all" && !this.#ctx.periods.includes(req.period)) {
+        throw new RequestError("PERIOD_NOT_ENABLED", `period ${req.period} is not counted; enabled: ${this.#ctx.periods.join(", ")} (set with tally init --periods)`);
+      }
+    } catch (err) {
+      this.#fail(msg, err);
+      return;
+    }
+    const need = Math.max(req.minSeq ?? 0, this.#readyTarget);
+    if (need <= this.#confirmedSeq()) {
+      this.#answer(msg, req, ns, name);
+      return;
+    }
+    const timer = setTimeout(() => this.#expire(waiter), this.#ctx.options.readWaitMs);
+    const waiter: Waiter = { need, msg, req, ns, name, timer };
+    this.#waiters.push(waiter);
+    this.#kickProbe();
+  }
+
+  #answer(msg: Msg, req: ReadRequest, ns: string, name: string): void {
+    try {
+      if (req.kind === "series") {
+        if (req.period === "all") throw new RequestError("BAD_REQUEST", "period all has no series");
+        const p = req.period;
+        const points = seriesIndices(p, req.from, req.to, this.#ctx.options.maxSeriesPoints).map((i) => ({
+          bucket: bucketIso(p, i),
+          value: this.#counts.bucket(ns, name, bucketKey(p, i)),
+        }));
+        respondJson(msg, { ns, name, period: p, points });
+      } else if (req.period === "all") {
+        respondJson(msg, { ns, name, period: "all", value: this.#counts.all(ns, name) });
+      } else {
+        const i = bucketIndex(req.period, req.at);
+        respondJson(msg, { ns, name, period: req.period, bucket: bucketIso(req.period, i), value: this.#counts.bucket(ns, name, bucketKey(req.period, i)) });
+      }
+      this.#ctx.metrics.reads.inc({ outcome: "ok" });
+    } catch (err) {
+      this.#fail(msg, err);
+    }
+  }
+
+  #fail(msg: Msg, err: unknown): void {
+    const code = err instanceof TallyError ? err.code : "INTERNAL";
+    const message = err instanceof Error ? err.message : String(err);
+    if (code === "INTERNAL") this.#ctx.log.error({ err, shard: this.shard }, "read failed");
+    this.#ctx.metrics.reads.inc({ outcome: code });
+    respondError(msg, code, message);
+  }
+
+  #expire(w: Waiter): void {
+    const i = this.#waiters.indexOf(w);
+    if (i < 0) return;
+    this.#waiters.splice(i, 1);
+    const msg =
+      w.need === this.#readyTarget
+        ? `shard ${this.shard} is still replaying the stream (at ${this.#processedSeq} of ${w.need}); retry`
+        : `shard ${this.shard} has not reached sequence ${w.need} within ${this.#ctx.options.readWaitMs} ms (at ${this.#confirmedSeq()})`;
+    this.#fail(w.msg, new RequestError("TIMEOUT", msg, { retryable: true }));
+  }
+
+  #confirmedSeq(): number {
+    return Math.max(this.#processedSeq, this.#caughtUpTo);
+  }
+
+  #flushWaiters(): void {
+    const done = this.#confirmedSeq();
+    if (done >= this.#readyTarget) this.#readyTarget = 0;
+    const keep: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (w.need <= done) {
+        clearTimeout(w.timer);
+        this.#answer(w.msg, w.req, w.ns, w.name);
+      } else keep.push(w);
+    }
+    this.#waiters = keep;
+  }
+
+  /**
+   * Proves how far this shard is caught up: a sequence L read from the stream
+   * *before* the consumer reports nothing pending means every event of this
+   * shard up to L has been delivered; once those are processed, `caughtUpTo = L`.
+   */
+  #kickProbe(): void {
+    if (this.#probing) return;
+    this.#probing = true;
+    this.#probeLoop()
+      .catch((err: unknown) => this.#ctx.log.warn({ err, shard: this.shard }, "catch-up probe failed"))
+      .finally(() => {
+        this.#probing = false;
+        if (this.#status === "running" && (this.#waiters.length > 0 || this.#readyTarget > 0)) {
+          setTimeout(() => this.#kickProbe(), 50).unref();
+        }
+      });
+  }
+
+  async #probeLoop(): Promise<void> {
+    while (this.#status === "running" && (this.#waiters.length > 0 || this.#readyTarget > this.#confirmedSeq())) {
+      const stream = await this.#ctx.jsm.streams.info(EVENTS_STREAM);
+      const last = stream.state.last_seq;
+      const consumer = this.#consumer;
+      if (!consumer) return;
+      const info = await consumer.info(false);
+      if (info.num_pending === 0) {
+        // Delivered-but-unprocessed messages are told apart by the consumer's own
+        // delivery sequence: a filtered consumer's stream cursor runs past them.
+        const delivered = () =>
+          info.delivered.consumer_seq === 0 ||
+          (this.#lastConsumer === info.name && this.#lastDelivery >= info.delivered.consumer_seq);
+        await this.#until(delivered, 1000);
+        if (delivered()) {
+          this.#caughtUpTo = Math.max(this.#caughtUpTo, last);
+          this.#flushWaiters();
+          if (this.#waiters.every((w) => w.need > last)) return;
+        }
+      } else {
+        const seq = this.#processedSeq;
+        await this.#until(() => this.#processedSeq > seq, 50);
+      }
+    }
+  }
+
+  #until(cond: () => boolean, timeoutMs: number): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        resolve();
+      }, timeoutMs);
+      const check = () => {
+        if (settled) return;
+        if (cond() || this.#status !== "running") {
+          settled = true;
+          clearTimeout(timer);
+          resolve();
+        } else this.#progress.push(check);
+      };
+      this.#progress.push(check);
+    });
+  }
+
+  /** Writes changed counts and the processed sequence to LevelDB in one batch. */
+  snapshot(): Promise<void> {
+    if (this.#snapshotting) return this.#snapshotting;
+    const seq = this.#processedSeq;
+    if (seq === this.#snapshotSeq && this.#retryEntries.length === 0) return Promise.resolve();
+    const entries = this.#retryEntries.concat(this.#counts.takeDirty());
+    this.#retryEntries = [];
+    this.#sinceSnapshot = 0;
+    const end = this.#ctx.metrics.snapshotSeconds.startTimer();
+    this.#snapshotting = this.#ctx.store
+      .writeShard(this.shard, seq, entries)
+      .then(
+        () => {
+          this.#snapshotSeq = seq;
+          end();
+        },
+        (err: unknown) => {
+          // Keep the entries so the next snapshot writes them (later values win).
+          this.#retryEntries = entries.concat(this.#retryEntries);
+          this.#ctx.log.error({ err, shard: this.shard }, "snapshot write failed");
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.#snapshotting = undefined;
+      });
+    return this.#snapshotting;
+  }
+
+  /** Stops consuming, answers waiting reads with a retryable error, writes a final snapshot. */
+  async close(): Promise<void> {
+    if (this.#status === "closed" || this.#status === "closing") return;
+    const wasRunning = this.#status === "running";
+    this.#status = "closing";
+    for (const w of this.#waiters) {
+      clearTimeout(w.timer);
+      this.#fail(w.msg, new RequestError("NOT_READY", `shard ${this.shard} is shutting down; retry`, { retryable: true }));
+    }
+    this.#waiters = [];
+    for (const fn of this.#progress.splice(0)) fn();
+    if (wasRunning) {
+      await this.#messages?.close();
+      await this.#loop;
+      await this.#snapshotting?.catch(() => undefined);
+      await this.snapshot();
+    }
+    this.#status = "closed";
+  }
+}
+
+function storedTimeMs(m: JsMsg): number {
+  const ns = m.info.timestampNanos as unknown as bigint | number;
+  return typeof ns === "bigint" ? Number(ns / 1_000_000n) : Math.floor(ns / 1e6);
+}

@@ -1,0 +1,52 @@
+import test from "ava";
+import { TestingError, TestingErrorCode, waitFor } from "../src/index.js";
+
+test("waitFor - resolves to the first truthy value", async (t) => {
+  let n = 0;
+  const value = await waitFor(
+    () => (++n >= 3 ? `done after ${n}` : undefined),
+    { intervalMs: 1 },
+  );
+  t.is(value, "done after 3");
+});
+
+test("waitFor - a throw counts as not yet", async (t) => {
+  let n = 0;
+  const value = await waitFor(
+    async () => {
+      if (++n < 3) throw new Error("not ready");
+      return n;
+    },
+    { intervalMs: 1 },
+  );
+  t.is(value, 3);
+});
+
+test("waitFor - on the deadline the error holds the message and the last error", async (t) => {
+  const last = new Error("still booting");
+  const err = await t.throwsAsync(
+    waitFor(
+      () => {
+        throw last;
+      },
+      { timeoutMs: 50, intervalMs: 5, message: "the widget" },
+    ),
+    { instanceOf: TestingError },
+  );
+  t.is(err?.code, TestingErrorCode.WaitTimeout);
+  t.regex(err?.message ?? "", /the widget/);
+  t.regex(err?.message ?? "", /still booting/);
+  t.is(err?.cause, last);
+});
+
+test("waitFor - an attempt that hangs does not outlive the deadline", async (t) => {
+  const started = Date.now();
+  const err = await t.throwsAsync(
+    waitFor(() => new Promise<boolean>(() => undefined), {
+      timeoutMs: 50,
+      message: "a hung check",
+    }),
+  );
+  t.regex(err?.message ?? "", /did not settle/);
+  t.true(Date.now() - started < 1000);
+});
