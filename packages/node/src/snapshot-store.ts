@@ -74,7 +74,7 @@ export class SnapshotStore {
     const seqRaw = await this.#db.get(seqKey(shard));
     const prefix = countPrefix(shard);
     const entries: CountEntry[] = [];
-    for await (const [k, v] of this.#db.iterator({ gte: prefix, lt: prefix + "\u0001" })) {
+    for await (const [k, v] of this.#db.iterator({ gte: prefix, lt: `c${SEP}${shard}\u0001` })) {
       const [ns, name, key] = k.slice(prefix.length).split(SEP);
       entries.push({ ns: ns!, name: name!, key: Number(key), value: Number(v) });
     }

@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { ExecutionContext } from "ava";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { initCluster, natsMappings, startNode, type NodeOptions, type TallyNode } from "@tally/node";
+import { startServer, tempDir, type NatsServer } from "@tally/testing";
+import type { Period } from "@tally/core";
+
+/** Repository root, for spawning the CLI. */
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** A nats-server with the Tally mappings, initialised, plus a connection to it. */
+export interface TallyServer {
+  server: NatsServer;
+  nc: NatsConnection;
+  shards: number;
+}
+
+/** Starts a server with the mappings for `shards`, runs init, cleans up in teardown. */
+export async function tallyServer(t: ExecutionContext, opts: { shards?: number; periods?: Period[]; init?: boolean } = {}): Promise<TallyServer> {
+  const shards = opts.shards ?? 16;
+  const server = await startServer({ extraConfig: natsMappings(shards) });
+  t.teardown(() => server.stop());
+  const nc = await connect({ servers: server.url });
+  t.teardown(() => nc.close());
+  if (opts.init !== false) await initCluster(nc, { shards, ...(opts.periods ? { periods: opts.periods } : {}) });
+  return { server, nc, shards };
+}
+
+/** Starts a node in this process with a fresh data dir; closed in teardown. */
+export async function inProcessNode(t: ExecutionContext, url: string, opts: Partial<NodeOptions> = {}): Promise<TallyNode> {
+  const dir = opts.dataDir ? undefined : await tempDir("tally-node-");
+  if (dir) t.teardown(() => dir.remove());
+  const node = await startNode({ connection: { servers: url }, dataDir: dir?.path ?? opts.dataDir!, logLevel: "warn", ...opts });
+  t.teardown(() => node.close());
+  return node;
+}
+
+/** A node running the real CLI in a child process. */
+export interface NodeProcess {
+  readonly proc: ChildProcess;
+  /** Everything it wrote to stderr (its pino log) so far. */
+  stderr(): string;
+  /** Resolves with the exit code (or signal name). */
+  readonly exited: Promise<number | string>;
+  /** Resolves when the node logged "node ready"; rejects if it exits first. */
+  readonly ready: Promise<void>;
+}
+
+/** Spawns `tally node` (via tsx); killed in teardown if still running. */
+export function spawnNode(t: ExecutionContext, url: string, dataDir: string, args: string[] = []): NodeProcess {
+  const proc = spawn(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", "--nats", url, "node", "--data", dataDir, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, TALLY_LOG_LEVEL: "info" },
+  });
+  let err = "";
+  proc.stdout!.resume();
+  const exited = new Promise<number | string>((resolve) => proc.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+  const ready = new Promise<void>((resolve, reject) => {
+    proc.stderr!.on("data", (b: Buffer) => {
+      err += b.toString();
+      if (err.includes('"msg":"node ready"')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`node exited (${code}) before ready:\n${err.slice(-2000)}`)));
+  });
+  ready.catch(() => undefined);
+  t.teardown(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill("SIGKILL");
+      await exited;
+    }
+  });
+  return { proc, stderr: () => err, exited, ready };
+}
