@@ -31,7 +31,7 @@ export async function tallyServer(t: ExecutionContext, opts: { shards?: number; 
 export async function inProcessNode(t: ExecutionContext, url: string, opts: Partial<NodeOptions> = {}): Promise<TallyNode> {
   const dir = opts.dataDir ? undefined : await tempDir("tally-node-");
   if (dir) t.teardown(() => dir.remove());
-  const node = await startNode({ connection: { servers: url }, dataDir: dir?.path ?? opts.dataDir!, logLevel: "warn", ...opts });
+  const node = await startNode({ connection: { servers: url }, dataDir: dir?.path ?? opts.dataDir!, logLevel: "error", ...opts });
   t.teardown(() => node.close());
   return node;
 }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { ErrorCode, EventError, RequestError, TallyError, serviceStatus } from '../src/index.js';
 
 test('ErrorCode - every value equals its key', (t) => {
-  for (const [k, v] of Object.entries(ErrorCode)) t.is(v, k);
+  for (const [k, v] of Object.entries(ErrorCode)) t.is<string, string>(v, k);
   t.true(Object.keys(ErrorCode).length >= 19);
 });
 

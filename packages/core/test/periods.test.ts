@@ -22,6 +22,8 @@ const BUCKET_PERIODS: readonly BucketPeriod[] = ['minute', 'hour', 'day', 'week'
 const DAY = 86_400_000;
 // The whole range a JS Date can represent (±100 million days around 1970).
 const anyMs = fc.integer({ min: -8.64e15, max: 8.64e15 });
+// Leaves room for the start of the enclosing week to stay within Date's range.
+const weekMs = fc.integer({ min: -8.6e15, max: 8.6e15 });
 const period = fc.constantFrom(...BUCKET_PERIODS);
 
 test('Period - constants and lists', (t) => {
@@ -101,7 +103,7 @@ test('bucketIndex - month and year agree with Date for any time', (t) => {
 test('bucketIndex - weeks are 7 days starting Monday 00:00 UTC', (t) => {
   t.notThrows(() =>
     fc.assert(
-      fc.property(anyMs, (ms) => {
+      fc.property(weekMs, (ms) => {
         const start = bucketStart('week', bucketIndex('week', ms));
         const d = new Date(start);
         return (

@@ -86,9 +86,9 @@ test('eventSubject - builds count.<ns>.<name>', (t) => {
 });
 
 test('eventSubject - rejects bad tokens and reserved namespaces', (t) => {
-  t.is(t.throws(() => eventSubject('web', 'a.b'))?.code, ErrorCode.BAD_SUBJECT);
-  t.is(t.throws(() => eventSubject('w b', 'x'))?.code, ErrorCode.BAD_SUBJECT);
-  t.is(t.throws(() => eventSubject('web', ''))?.code, ErrorCode.BAD_SUBJECT);
+  t.is(t.throws(() => eventSubject('web', 'a.b'), { instanceOf: EventError })?.code, ErrorCode.BAD_SUBJECT);
+  t.is(t.throws(() => eventSubject('w b', 'x'), { instanceOf: EventError })?.code, ErrorCode.BAD_SUBJECT);
+  t.is(t.throws(() => eventSubject('web', ''), { instanceOf: EventError })?.code, ErrorCode.BAD_SUBJECT);
   for (const ns of ['get', 'top', 'list', '_probe']) {
     t.is(t.throws(() => eventSubject(ns, 'x'), { instanceOf: EventError })?.code, ErrorCode.RESERVED_NAMESPACE);
   }
@@ -97,8 +97,8 @@ test('eventSubject - rejects bad tokens and reserved namespaces', (t) => {
 
 test('readSubject - builds count.get.<ns>.<name> with the same checks', (t) => {
   t.is(readSubject('web', 'home'), 'count.get.web.home');
-  t.is(t.throws(() => readSubject('web', 'a>'))?.code, ErrorCode.BAD_SUBJECT);
-  t.is(t.throws(() => readSubject('_probe', 'x'))?.code, ErrorCode.RESERVED_NAMESPACE);
+  t.is(t.throws(() => readSubject('web', 'a>'), { instanceOf: EventError })?.code, ErrorCode.BAD_SUBJECT);
+  t.is(t.throws(() => readSubject('_probe', 'x'), { instanceOf: EventError })?.code, ErrorCode.RESERVED_NAMESPACE);
   t.is(readSubject('_probe', 'x', { allowReserved: true }), 'count.get._probe.x');
 });
 
@@ -148,6 +148,6 @@ test('parseStoredEventSubject - rejects every other shape with BAD_SUBJECT', (t)
 
 test('parseStoredReadSubject - takes apart tally.rd.<shard>.<ns>.<name> only', (t) => {
   t.deepEqual(parseStoredReadSubject('tally.rd.5.web.home'), { shard: 5, ns: 'web', name: 'home' });
-  t.is(t.throws(() => parseStoredReadSubject('tally.ev.5.web.home'))?.code, ErrorCode.BAD_SUBJECT);
-  t.is(t.throws(() => parseStoredReadSubject('tally.rd.5.web'))?.code, ErrorCode.BAD_SUBJECT);
+  t.is(t.throws(() => parseStoredReadSubject('tally.ev.5.web.home'), { instanceOf: EventError })?.code, ErrorCode.BAD_SUBJECT);
+  t.is(t.throws(() => parseStoredReadSubject('tally.rd.5.web'), { instanceOf: EventError })?.code, ErrorCode.BAD_SUBJECT);
 });

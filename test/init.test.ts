@@ -1,0 +1,76 @@
+import test from "ava";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { connect } from "@nats-io/transport-node";
+import { initCluster, natsMappings, NodeError, readClusterConfig, startNode } from "@tally/node";
+import { startServer, tempDir } from "@tally/testing";
+import { ROOT, tallyServer } from "./helpers/cluster.js";
+
+const run = promisify(execFile);
+const tally = (args: string[]) => run(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", ...args], { cwd: ROOT });
+
+test("init - nats-config prints only the mappings block", async (t) => {
+  const { stdout, stderr } = await tally(["nats-config", "--shards", "16"]);
+  t.is(stdout, natsMappings(16));
+  t.regex(stdout, /^mappings \{\n {2}"count\.\*\.\*": "tally\.ev\.\{\{partition\(16,1,2\)\}\}/);
+  t.is(stderr, "");
+});
+
+test("init - creates streams and bucket, is idempotent, keeps the shard count", async (t) => {
+  const { server, nc } = await tallyServer(t, { shards: 16, init: false });
+  const first = await initCluster(nc, { shards: 16 });
+  t.deepEqual(first.created.sort(), ["kv tally_config", "stream TALLY_DLQ", "stream TALLY_EVENTS"]);
+  const again = await initCluster(nc, { shards: 16 });
+  t.deepEqual(again.created, []);
+  t.is((await readClusterConfig(nc)).shards, 16);
+  const err = await t.throwsAsync(initCluster(nc, { shards: 32 }));
+  t.is((err as NodeError).code, "CONFIG_MISMATCH");
+  // The CLI does the same, via TALLY_NATS_URL-equivalent --nats.
+  const { stdout } = await tally(["--nats", server.url, "init"]);
+  t.regex(stdout, /exists +stream TALLY_EVENTS/);
+  t.regex(stdout, /16 shards/);
+});
+
+test("init - refuses clearly when the server has no mapping", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const nc = await connect({ servers: server.url });
+  t.teardown(() => nc.close());
+  const err = await t.throwsAsync(initCluster(nc, { shards: 16, probeTimeoutMs: 500 }));
+  t.is((err as NodeError).code, "MAPPING_MISSING");
+  t.regex((err as Error).message, /tally nats-config --shards 16/);
+  const cli = await t.throwsAsync(tally(["--nats", server.url, "init", "--shards", "16"]));
+  t.regex((cli as { stderr: string }).stderr, /MAPPING_MISSING/);
+});
+
+test("init - refuses when the server's shard count differs", async (t) => {
+  const server = await startServer({ extraConfig: natsMappings(32) });
+  t.teardown(() => server.stop());
+  const nc = await connect({ servers: server.url });
+  t.teardown(() => nc.close());
+  const err = await t.throwsAsync(initCluster(nc, { shards: 16 }));
+  t.is((err as NodeError).code, "MAPPING_MISMATCH");
+  t.regex((err as Error).message, /maps .* to 32 shards, but the cluster uses 16/);
+});
+
+test("init - a node refuses to start on an uninitialised cluster", async (t) => {
+  const { server } = await tallyServer(t, { shards: 16, init: false });
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const err = await t.throwsAsync(startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "error" }));
+  t.is((err as NodeError).code, "NOT_INITIALIZED");
+});
+
+test("init - a data dir built from another stream is refused, not mixed in", async (t) => {
+  const { server, nc } = await tallyServer(t, { shards: 16 });
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const node = await startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "error" });
+  await node.close();
+  const { jetstreamManager } = await import("@nats-io/jetstream");
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.delete("TALLY_EVENTS");
+  await initCluster(nc, { shards: 16 });
+  const err = await t.throwsAsync(startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "error" }));
+  t.is((err as NodeError).code, "DATA_DIR_MISMATCH");
+});
