@@ -67,7 +67,12 @@ test("counting - every acked event counts exactly once, in its event-time bucket
     checked++;
   }
   // A series over the whole range agrees bucket by bucket, zero-filled.
-  const s = await client.series("ns0", "c1", { period: "day", from: base - DAY, to: base + 10 * DAY, minSeq: truth.lastSeq });
+  const s = await client.series("ns0", "c1", {
+    period: "day",
+    from: base - DAY,
+    to: base + 10 * DAY,
+    minSeq: truth.lastSeq,
+  });
   t.is(s.points.length, 12);
   for (const p of s.points) t.is(p.value, truth.value("ns0", "c1", "day", p.bucket), `series ${p.bucket}`);
   t.is(s.points[0]!.value, 0);

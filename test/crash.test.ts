@@ -1,4 +1,4 @@
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { jetstream } from "@nats-io/jetstream";
 import { DEFAULT_PERIODS, bucketIndex, bucketIso } from "@tally/core";
 import { tallyClient } from "@tally/client";
@@ -19,13 +19,17 @@ async function publishSome(js: ReturnType<typeof jetstream>, truth: Truth, n: nu
     const name = `k${(k * 7) % 30}`;
     const delta = k % 11 === 0 ? -3 : (k % 5) + 1;
     const ts = base + (k % 5) * DAY + ((k * 7919) % DAY);
-    inflight.push(js.publish(`count.${ns}.${name}`, enc.encode(JSON.stringify({ delta, ts }))).then((ack) => truth.add(ns, name, delta, ts, DEFAULT_PERIODS, ack.seq)));
+    inflight.push(
+      js
+        .publish(`count.${ns}.${name}`, enc.encode(JSON.stringify({ delta, ts })))
+        .then((ack) => truth.add(ns, name, delta, ts, DEFAULT_PERIODS, ack.seq)),
+    );
     if (inflight.length >= 100) await Promise.all(inflight.splice(0));
   }
   await Promise.all(inflight);
 }
 
-async function assertExact(t: import("ava").ExecutionContext, client: ReturnType<typeof tallyClient>, truth: Truth): Promise<void> {
+async function assertExact(t: ExecutionContext, client: ReturnType<typeof tallyClient>, truth: Truth): Promise<void> {
   for (const counter of truth.counters) {
     const [ns, name] = counter.split(".") as [string, string];
     t.is((await client.get(ns, name, { minSeq: truth.lastSeq })).value, truth.value(ns, name, "all"), `${counter} all`);
@@ -77,7 +81,12 @@ test("crash - SIGTERM flushes a final snapshot and exits 0; restart is exact", a
   first.proc.kill("SIGTERM");
   t.is(await first.exited, 0);
   t.regex(first.stderr(), /final snapshot written/);
-  const snapshotSeqs = JSON.parse(first.stderr().split("\n").find((l) => l.includes("final snapshot written"))!) as { shards: [number, number][] };
+  const snapshotSeqs = JSON.parse(
+    first
+      .stderr()
+      .split("\n")
+      .find((l) => l.includes("final snapshot written"))!,
+  ) as { shards: [number, number][] };
   t.is(Math.max(...snapshotSeqs.shards.map(([, seq]) => seq)), truth.lastSeq, "the final snapshot covers every event");
 
   const second = spawnNode(t, server.url, dir.path);

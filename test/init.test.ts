@@ -2,12 +2,13 @@ import test from "ava";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { connect } from "@nats-io/transport-node";
-import { initCluster, natsMappings, NodeError, readClusterConfig, startNode } from "@tally/node";
+import { initCluster, natsMappings, readClusterConfig, startNode, type NodeError } from "@tally/node";
 import { startServer, tempDir } from "@tally/testing";
 import { ROOT, tallyServer } from "./helpers/cluster.js";
 
 const run = promisify(execFile);
-const tally = (args: string[]) => run(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", ...args], { cwd: ROOT });
+const tally = (args: string[]) =>
+  run(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", ...args], { cwd: ROOT });
 
 test("init - nats-config prints only the mappings block", async (t) => {
   const { stdout, stderr } = await tally(["nats-config", "--shards", "16"]);
@@ -40,7 +41,7 @@ test("init - refuses clearly when the server has no mapping", async (t) => {
   t.is((err as NodeError).code, "MAPPING_MISSING");
   t.regex((err as Error).message, /tally nats-config --shards 16/);
   const cli = await t.throwsAsync(tally(["--nats", server.url, "init", "--shards", "16"]));
-  t.regex((cli as { stderr: string }).stderr, /MAPPING_MISSING/);
+  t.regex((cli as unknown as { stderr: string }).stderr, /MAPPING_MISSING/);
 });
 
 test("init - refuses when the server's shard count differs", async (t) => {
@@ -57,7 +58,9 @@ test("init - a node refuses to start on an uninitialised cluster", async (t) => 
   const { server } = await tallyServer(t, { shards: 16, init: false });
   const dir = await tempDir();
   t.teardown(() => dir.remove());
-  const err = await t.throwsAsync(startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "error" }));
+  const err = await t.throwsAsync(
+    startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "error" }),
+  );
   t.is((err as NodeError).code, "NOT_INITIALIZED");
 });
 
@@ -71,6 +74,8 @@ test("init - a data dir built from another stream is refused, not mixed in", asy
   const jsm = await jetstreamManager(nc);
   await jsm.streams.delete("TALLY_EVENTS");
   await initCluster(nc, { shards: 16 });
-  const err = await t.throwsAsync(startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "error" }));
+  const err = await t.throwsAsync(
+    startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "error" }),
+  );
   t.is((err as NodeError).code, "DATA_DIR_MISMATCH");
 });

@@ -7,7 +7,15 @@ import { startServer } from "@tally/testing";
 
 // Tokens of printable characters (including UTF-8) that NATS carries in a subject.
 const token = fc
-  .string({ unit: fc.oneof(fc.constantFrom(..."abcxyz019-_:/%@"), fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), fc.constantFrom("é", "ü", "日", "🙂")), minLength: 1, maxLength: 40 })
+  .string({
+    unit: fc.oneof(
+      fc.constantFrom(..."abcxyz019-_:/%@"),
+      fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+      fc.constantFrom("é", "ü", "日", "🙂"),
+    ),
+    minLength: 1,
+    maxLength: 40,
+  })
   .filter((s) => isValidToken(s));
 
 for (const shards of [64, 7, 1000]) {

@@ -17,7 +17,10 @@ export interface TallyServer {
 }
 
 /** Starts a server with the mappings for `shards`, runs init, cleans up in teardown. */
-export async function tallyServer(t: ExecutionContext, opts: { shards?: number; periods?: Period[]; init?: boolean } = {}): Promise<TallyServer> {
+export async function tallyServer(
+  t: ExecutionContext,
+  opts: { shards?: number; periods?: Period[]; init?: boolean } = {},
+): Promise<TallyServer> {
   const shards = opts.shards ?? 16;
   const server = await startServer({ extraConfig: natsMappings(shards) });
   t.teardown(() => server.stop());
@@ -28,10 +31,19 @@ export async function tallyServer(t: ExecutionContext, opts: { shards?: number; 
 }
 
 /** Starts a node in this process with a fresh data dir; closed in teardown. */
-export async function inProcessNode(t: ExecutionContext, url: string, opts: Partial<NodeOptions> = {}): Promise<TallyNode> {
+export async function inProcessNode(
+  t: ExecutionContext,
+  url: string,
+  opts: Partial<NodeOptions> = {},
+): Promise<TallyNode> {
   const dir = opts.dataDir ? undefined : await tempDir("tally-node-");
   if (dir) t.teardown(() => dir.remove());
-  const node = await startNode({ connection: { servers: url }, dataDir: dir?.path ?? opts.dataDir!, logLevel: "error", ...opts });
+  const node = await startNode({
+    connection: { servers: url },
+    dataDir: dir?.path ?? opts.dataDir!,
+    logLevel: "error",
+    ...opts,
+  });
   t.teardown(() => node.close());
   return node;
 }
@@ -49,14 +61,20 @@ export interface NodeProcess {
 
 /** Spawns `tally node` (via tsx); killed in teardown if still running. */
 export function spawnNode(t: ExecutionContext, url: string, dataDir: string, args: string[] = []): NodeProcess {
-  const proc = spawn(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", "--nats", url, "node", "--data", dataDir, ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, TALLY_LOG_LEVEL: "info" },
-  });
+  const proc = spawn(
+    process.execPath,
+    ["--import", "tsx", "packages/cli/src/bin.ts", "--nats", url, "node", "--data", dataDir, ...args],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TALLY_LOG_LEVEL: "info" },
+    },
+  );
   let err = "";
   proc.stdout!.resume();
-  const exited = new Promise<number | string>((resolve) => proc.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.once("exit", (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const ready = new Promise<void>((resolve, reject) => {
     proc.stderr!.on("data", (b: Buffer) => {
       err += b.toString();

@@ -22,7 +22,11 @@ const timeArg = (v: string): number | string => (/^-?\d+$/.test(v) ? Number(v) :
 const program = new Command("tally")
   .description("Exact, real-time, time-bucketed event counters on NATS JetStream")
   .showHelpAfterError()
-  .addOption(new Option("--nats <url>", "NATS server URL(s), comma-separated").env("TALLY_NATS_URL").default("nats://127.0.0.1:4222"))
+  .addOption(
+    new Option("--nats <url>", "NATS server URL(s), comma-separated")
+      .env("TALLY_NATS_URL")
+      .default("nats://127.0.0.1:4222"),
+  )
   .addOption(new Option("--creds <file>", "NATS credentials file").env("TALLY_NATS_CREDS"))
   .addOption(new Option("--user <user>", "NATS user").env("TALLY_NATS_USER"))
   .addOption(new Option("--password <password>", "NATS password").env("TALLY_NATS_PASSWORD"))
@@ -44,8 +48,16 @@ program
 program
   .command("init")
   .description("create the events stream, dead-letter stream and config bucket; idempotent")
-  .option("--shards <P>", `number of shards, fixed for the cluster's life (default ${DEFAULT_SHARDS}, or the existing value)`, int("--shards"))
-  .option("--replicas <R>", "replicas of streams and buckets: 1, 3 or 5 (default 1, or the existing value)", int("--replicas"))
+  .option(
+    "--shards <P>",
+    `number of shards, fixed for the cluster's life (default ${DEFAULT_SHARDS}, or the existing value)`,
+    int("--shards"),
+  )
+  .option(
+    "--replicas <R>",
+    "replicas of streams and buckets: 1, 3 or 5 (default 1, or the existing value)",
+    int("--replicas"),
+  )
   .option("--periods <list>", "periods to count, comma-separated (default all,hour,day,week,month)", periodsArg)
   .option("--dedup-window <ms>", "Nats-Msg-Id de-duplication window in ms", int("--dedup-window"), 120_000)
   .action(async (o: { shards?: number; replicas?: number; periods?: Period[]; dedupWindow: number }) => {
@@ -59,7 +71,9 @@ program
       });
       for (const c of r.created) console.log(`created  ${c}`);
       for (const c of r.existing) console.log(`exists   ${c}`);
-      console.log(`cluster: ${r.config.shards} shards, replicas ${r.config.replicas}, periods ${r.config.periods.join(",")}`);
+      console.log(
+        `cluster: ${r.config.shards} shards, replicas ${r.config.replicas}, periods ${r.config.periods.join(",")}`,
+      );
     } finally {
       await nc.close();
     }
@@ -74,23 +88,38 @@ program
   .option("--snapshot-interval <ms>", "snapshot changed shards every <ms>", int("--snapshot-interval"), 2000)
   .option("--snapshot-events <n>", "also snapshot a shard after <n> events", int("--snapshot-events"), 10_000)
   .option("--read-wait <ms>", "longest a read waits for minSeq or replay", int("--read-wait"), 5000)
-  .addOption(new Option("--log-level <level>", "log level").choices(["fatal", "error", "warn", "info", "debug", "trace"]).default("info").env("TALLY_LOG_LEVEL"))
-  .action(async (o: { data: string; id?: string; http?: number; snapshotInterval: number; snapshotEvents: number; readWait: number; logLevel: string }) => {
-    const node = await startNode({
-      connection: connectionOptions(flags()),
-      dataDir: o.data,
-      ...(o.id ? { id: o.id } : {}),
-      ...(o.http !== undefined ? { httpPort: o.http } : {}),
-      snapshotIntervalMs: o.snapshotInterval,
-      snapshotEvents: o.snapshotEvents,
-      readWaitMs: o.readWait,
-      logLevel: o.logLevel,
-    });
-    const stop = () => void node.close();
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-    await node.closed();
-  });
+  .addOption(
+    new Option("--log-level <level>", "log level")
+      .choices(["fatal", "error", "warn", "info", "debug", "trace"])
+      .default("info")
+      .env("TALLY_LOG_LEVEL"),
+  )
+  .action(
+    async (o: {
+      data: string;
+      id?: string;
+      http?: number;
+      snapshotInterval: number;
+      snapshotEvents: number;
+      readWait: number;
+      logLevel: string;
+    }) => {
+      const node = await startNode({
+        connection: connectionOptions(flags()),
+        dataDir: o.data,
+        ...(o.id ? { id: o.id } : {}),
+        ...(o.http !== undefined ? { httpPort: o.http } : {}),
+        snapshotIntervalMs: o.snapshotInterval,
+        snapshotEvents: o.snapshotEvents,
+        readWaitMs: o.readWait,
+        logLevel: o.logLevel,
+      });
+      const stop = () => void node.close();
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+      await node.closed();
+    },
+  );
 
 program
   .command("dev")
@@ -101,7 +130,13 @@ program
   .option("--periods <list>", "periods to count, comma-separated", periodsArg)
   .option("--http <port>", "serve node metrics on this port", int("--http"))
   .action(async (o: { dir: string; port: number; shards: number; periods?: Period[]; http?: number }) => {
-    await runDev({ dir: o.dir, port: o.port, shards: o.shards, ...(o.periods ? { periods: o.periods } : {}), ...(o.http !== undefined ? { httpPort: o.http } : {}) });
+    await runDev({
+      dir: o.dir,
+      port: o.port,
+      shards: o.shards,
+      ...(o.periods ? { periods: o.periods } : {}),
+      ...(o.http !== undefined ? { httpPort: o.http } : {}),
+    });
   });
 
 program
@@ -115,7 +150,11 @@ program
   .action(async (ns: string, name: string, delta: number, o: { ts?: number | string; msgId?: string }) => {
     const nc = await connectOnce(flags());
     try {
-      const r = await tallyClient(nc).inc(ns, name, { delta, ...(o.ts !== undefined ? { ts: o.ts } : {}), ...(o.msgId ? { msgId: o.msgId } : {}) });
+      const r = await tallyClient(nc).inc(ns, name, {
+        delta,
+        ...(o.ts !== undefined ? { ts: o.ts } : {}),
+        ...(o.msgId ? { msgId: o.msgId } : {}),
+      });
       console.log(JSON.stringify(r));
     } finally {
       await nc.close();
@@ -132,20 +171,31 @@ program
   .option("--from <time>", "series start (with --to)", timeArg)
   .option("--to <time>", "series end (with --from)", timeArg)
   .option("--min-seq <seq>", "wait until the reply reflects every event up to this stream sequence", int("--min-seq"))
-  .action(async (ns: string, name: string, o: { period: Period; at?: number | string; from?: number | string; to?: number | string; minSeq?: number }) => {
-    const nc = await connectOnce(flags());
-    try {
-      const client = tallyClient(nc);
-      const minSeq = o.minSeq !== undefined ? { minSeq: o.minSeq } : {};
-      const reply =
-        o.from !== undefined || o.to !== undefined
-          ? await client.series(ns, name, { period: o.period as Exclude<Period, "all">, from: o.from ?? "", to: o.to ?? "", ...minSeq })
-          : await client.get(ns, name, { period: o.period, ...(o.at !== undefined ? { at: o.at } : {}), ...minSeq });
-      console.log(JSON.stringify(reply));
-    } finally {
-      await nc.close();
-    }
-  });
+  .action(
+    async (
+      ns: string,
+      name: string,
+      o: { period: Period; at?: number | string; from?: number | string; to?: number | string; minSeq?: number },
+    ) => {
+      const nc = await connectOnce(flags());
+      try {
+        const client = tallyClient(nc);
+        const minSeq = o.minSeq !== undefined ? { minSeq: o.minSeq } : {};
+        const reply =
+          o.from !== undefined || o.to !== undefined
+            ? await client.series(ns, name, {
+                period: o.period as Exclude<Period, "all">,
+                from: o.from ?? "",
+                to: o.to ?? "",
+                ...minSeq,
+              })
+            : await client.get(ns, name, { period: o.period, ...(o.at !== undefined ? { at: o.at } : {}), ...minSeq });
+        console.log(JSON.stringify(reply));
+      } finally {
+        await nc.close();
+      }
+    },
+  );
 
 program
   .command("dlq")
@@ -166,7 +216,15 @@ program
         console.log("no dead letters");
         return;
       }
-      const rows = list.map((d) => [String(d.dlqSeq), String(d.seq), d.time, d.subject, d.code, JSON.stringify(dec.decode(d.body).slice(0, 40)), d.reason]);
+      const rows = list.map((d) => [
+        String(d.dlqSeq),
+        String(d.seq),
+        d.time,
+        d.subject,
+        d.code,
+        JSON.stringify(dec.decode(d.body).slice(0, 40)),
+        d.reason,
+      ]);
       printTable(["DLQ", "SEQ", "STORED", "SUBJECT", "CODE", "BODY", "REASON"], rows);
     } finally {
       await nc.close();
@@ -174,8 +232,11 @@ program
   });
 
 function printTable(head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (i === head.length - 1 ? 0 : (r[i] ?? "").length))));
-  for (const r of [head, ...rows]) console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  "));
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => (i === head.length - 1 ? 0 : (r[i] ?? "").length))),
+  );
+  for (const r of [head, ...rows])
+    console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  "));
 }
 
 try {

@@ -15,7 +15,12 @@ export interface ConnectionFlags {
 
 /** Turns the flags into nats.js connection options. */
 export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
-  const opts: ConnectionOptions = { servers: f.nats.split(",").map((s) => s.trim()).filter(Boolean) };
+  const opts: ConnectionOptions = {
+    servers: f.nats
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  };
   if (f.creds) opts.authenticator = credsAuthenticator(readFileSync(f.creds));
   if (f.user) opts.user = f.user;
   if (f.password) opts.pass = f.password;

@@ -32,7 +32,12 @@ export async function runDev(o: DevOptions): Promise<void> {
     const nc = await connect({ servers: server.url });
     await initCluster(nc, { shards: o.shards, ...(o.periods ? { periods: o.periods } : {}) });
     await nc.close();
-    node = await startNode({ connection: { servers: server.url }, dataDir: join(dir, "node"), id: "dev-1", ...(o.httpPort !== undefined ? { httpPort: o.httpPort } : {}) });
+    node = await startNode({
+      connection: { servers: server.url },
+      dataDir: join(dir, "node"),
+      id: "dev-1",
+      ...(o.httpPort !== undefined ? { httpPort: o.httpPort } : {}),
+    });
   } catch (err) {
     await stop();
     throw err;

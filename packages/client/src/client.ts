@@ -1,13 +1,6 @@
 import { errors, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, JetStreamError, type JetStreamClient } from "@nats-io/jetstream";
-import {
-  encodeName,
-  eventSubject,
-  readSubject,
-  type Period,
-  type SeriesReply,
-  type ValueReply,
-} from "@tally/core";
+import { encodeName, eventSubject, readSubject, type Period, type SeriesReply, type ValueReply } from "@tally/core";
 import { ClientError, RETRYABLE_CODES } from "./errors.js";
 
 /** Options of {@link tallyClient}. */
@@ -110,7 +103,11 @@ class Client implements TallyClient {
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
       if (isNoResponders(err)) {
-        throw new ClientError("NO_STREAM", `no stream stored ${subject}: is the Tally mapping in the NATS server config and has \`tally init\` run?`, { cause: err });
+        throw new ClientError(
+          "NO_STREAM",
+          `no stream stored ${subject}: is the Tally mapping in the NATS server config and has \`tally init\` run?`,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -139,14 +136,20 @@ class Client implements TallyClient {
         const reply = await this.#nc.request(subject, enc.encode(body), { timeout: this.#requestTimeoutMs });
         const parsed = parseReply(reply.data);
         if (isErrorReply(parsed)) {
-          last = new ClientError(parsed.error.code, parsed.error.message, { retryable: RETRYABLE_CODES.has(parsed.error.code) });
+          last = new ClientError(parsed.error.code, parsed.error.message, {
+            retryable: RETRYABLE_CODES.has(parsed.error.code),
+          });
         } else {
           return { ...parsed, name: rawName } as T;
         }
       } catch (err) {
         if (err instanceof ClientError && !err.retryable) throw err;
         const noResp = isNoResponders(err);
-        last = new ClientError(noResp ? "NO_RESPONDERS" : "TIMEOUT", noResp ? `no Tally node answers ${subject}` : `no reply to ${subject} within ${this.#requestTimeoutMs} ms`, { cause: err, retryable: true });
+        last = new ClientError(
+          noResp ? "NO_RESPONDERS" : "TIMEOUT",
+          noResp ? `no Tally node answers ${subject}` : `no reply to ${subject} within ${this.#requestTimeoutMs} ms`,
+          { cause: err, retryable: true },
+        );
       }
       if (!last.retryable || Date.now() + backoff(attempt) > deadline) throw last;
       await new Promise((r) => setTimeout(r, backoff(attempt)));

@@ -5,43 +5,43 @@
  */
 export const ErrorCode = {
   /** A subject or one of its tokens is malformed. */
-  BAD_SUBJECT: 'BAD_SUBJECT',
+  BAD_SUBJECT: "BAD_SUBJECT",
   /** An event body is not one of the accepted forms (or is too large). */
-  BAD_BODY: 'BAD_BODY',
+  BAD_BODY: "BAD_BODY",
   /** An event body starts like JSON (`{`) but is not valid UTF-8 / JSON. */
-  BAD_JSON: 'BAD_JSON',
+  BAD_JSON: "BAD_JSON",
   /** An event body starts like a MessagePack map but cannot be decoded. */
-  BAD_MSGPACK: 'BAD_MSGPACK',
+  BAD_MSGPACK: "BAD_MSGPACK",
   /** `delta` is not an integer. */
-  BAD_DELTA: 'BAD_DELTA',
+  BAD_DELTA: "BAD_DELTA",
   /** `delta` is an integer beyond ±`Number.MAX_SAFE_INTEGER`. */
-  DELTA_OUT_OF_RANGE: 'DELTA_OUT_OF_RANGE',
+  DELTA_OUT_OF_RANGE: "DELTA_OUT_OF_RANGE",
   /** `ts` has the wrong type or cannot be parsed. */
-  BAD_TS: 'BAD_TS',
+  BAD_TS: "BAD_TS",
   /** `ts` is outside 1970-01-01 .. 9999-12-31. */
-  TS_OUT_OF_RANGE: 'TS_OUT_OF_RANGE',
+  TS_OUT_OF_RANGE: "TS_OUT_OF_RANGE",
   /** An event was stored on a shard that its key does not hash to. */
-  WRONG_SHARD: 'WRONG_SHARD',
+  WRONG_SHARD: "WRONG_SHARD",
   /** The namespace is reserved (`get`, `top`, `list`, or starts with `_`). */
-  RESERVED_NAMESPACE: 'RESERVED_NAMESPACE',
+  RESERVED_NAMESPACE: "RESERVED_NAMESPACE",
   /** Applying the event would take a count beyond ±`Number.MAX_SAFE_INTEGER`. */
-  COUNT_OVERFLOW: 'COUNT_OVERFLOW',
+  COUNT_OVERFLOW: "COUNT_OVERFLOW",
   /** A configuration value is invalid (shard count, period list, …). */
-  BAD_CONFIG: 'BAD_CONFIG',
+  BAD_CONFIG: "BAD_CONFIG",
   /** A read request is malformed. */
-  BAD_REQUEST: 'BAD_REQUEST',
+  BAD_REQUEST: "BAD_REQUEST",
   /** The requested period is not kept for this namespace. */
-  PERIOD_NOT_ENABLED: 'PERIOD_NOT_ENABLED',
+  PERIOD_NOT_ENABLED: "PERIOD_NOT_ENABLED",
   /** A series request spans more buckets than allowed. */
-  TOO_MANY_POINTS: 'TOO_MANY_POINTS',
+  TOO_MANY_POINTS: "TOO_MANY_POINTS",
   /** The request could not be answered in time (e.g. `minSeq` not reached). */
-  TIMEOUT: 'TIMEOUT',
+  TIMEOUT: "TIMEOUT",
   /** The shard is restoring or replaying and cannot answer yet. */
-  NOT_READY: 'NOT_READY',
+  NOT_READY: "NOT_READY",
   /** The node that got the request does not own the shard. */
-  SHARD_NOT_OWNED: 'SHARD_NOT_OWNED',
+  SHARD_NOT_OWNED: "SHARD_NOT_OWNED",
   /** A bug or an unexpected failure. */
-  INTERNAL: 'INTERNAL',
+  INTERNAL: "INTERNAL",
 } as const;
 
 /** One of the {@link ErrorCode} strings. */
@@ -86,7 +86,7 @@ export class TallyError extends Error {
 
   constructor(code: string, message: string, options?: TallyErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'TallyError';
+    this.name = "TallyError";
     this.code = code;
   }
 }
@@ -100,7 +100,7 @@ export class EventError extends TallyError {
 
   constructor(code: EventErrorCode, message: string, options?: TallyErrorOptions) {
     super(code, message, options);
-    this.name = 'EventError';
+    this.name = "EventError";
   }
 }
 
@@ -120,7 +120,7 @@ export class RequestError extends TallyError {
 
   constructor(code: string, message: string, options?: RequestErrorOptions) {
     super(code, message, options);
-    this.name = 'RequestError';
+    this.name = "RequestError";
     this.retryable = options?.retryable ?? false;
   }
 }
@@ -131,7 +131,7 @@ export class RequestError extends TallyError {
  * → 400, `TIMEOUT` → 408, `NOT_READY` / `SHARD_NOT_OWNED` → 503, anything else → 500.
  */
 export function serviceStatus(code: string): number {
-  if (code.startsWith('BAD_')) return 400;
+  if (code.startsWith("BAD_")) return 400;
   switch (code) {
     case ErrorCode.PERIOD_NOT_ENABLED:
     case ErrorCode.TOO_MANY_POINTS:
@@ -156,13 +156,16 @@ const PREVIEW_MAX = 60;
  */
 export function preview(value: unknown): string {
   let s: string;
-  if (typeof value === 'bigint') s = `${value}n`;
-  else if (typeof value === 'number') s = Object.is(value, -0) ? '-0' : String(value);
-  else if (value === undefined) s = 'undefined';
-  else if (value instanceof Date) s = `Date(${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()})`;
+  if (typeof value === "bigint") s = `${value}n`;
+  else if (typeof value === "number") s = Object.is(value, -0) ? "-0" : String(value);
+  else if (value === undefined) s = "undefined";
+  else if (value instanceof Date) s = `Date(${Number.isNaN(value.getTime()) ? "invalid" : value.toISOString()})`;
   else {
     try {
-      s = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
+      // undefined for functions and symbols, whatever the lib typings say
+      const json = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v)) as
+        string | undefined;
+      s = json ?? `<${typeof value}>`;
     } catch {
       s = Object.prototype.toString.call(value);
     }

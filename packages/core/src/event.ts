@@ -1,8 +1,8 @@
-import { Unpackr } from 'msgpackr';
-import { ErrorCode, EventError, preview } from './errors.js';
-import { isPlainRecord, messageOf } from './guards.js';
-import { parseTime } from './time.js';
-import { strictUtf8Decoder, utf8Encoder } from './utf8.js';
+import { Unpackr } from "msgpackr";
+import { ErrorCode, EventError, preview } from "./errors.js";
+import { isPlainRecord, messageOf } from "./guards.js";
+import { parseTime } from "./time.js";
+import { strictUtf8Decoder, utf8Encoder } from "./utf8.js";
 
 /** Largest accepted event body, in bytes. Anything bigger is `BAD_BODY`. */
 export const MAX_EVENT_BYTES = 4096;
@@ -17,8 +17,8 @@ export interface DecodedEvent {
 
 // Big integers must come out as bigint, not as a silently rounded number; maps as plain
 // objects (msgpackr renames a `__proto__` key, so no prototype pollution).
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' });
-const lenientDecoder = new TextDecoder('utf-8');
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "bigint" });
+const lenientDecoder = new TextDecoder("utf-8");
 
 const PLUS = 0x2b;
 const MINUS = 0x2d;
@@ -84,10 +84,7 @@ export function decodeEvent(body: Uint8Array): DecodedEvent {
   let end = len;
   while (end > start && isSpace(body[end - 1] as number)) end--;
   if (start === end) {
-    throw new EventError(
-      ErrorCode.BAD_BODY,
-      'event body is only whitespace; send an empty body to count +1',
-    );
+    throw new EventError(ErrorCode.BAD_BODY, "event body is only whitespace; send an empty body to count +1");
   }
   const c = body[start] as number;
   if (c === OPEN_BRACE) return decodeJson(body.subarray(start, end));
@@ -108,10 +105,7 @@ function decodeInteger(body: Uint8Array, start: number, end: number): number {
   for (; i < end; i++) {
     const b = body[i] as number;
     if (b < ZERO || b > NINE) {
-      throw new EventError(
-        ErrorCode.BAD_DELTA,
-        `delta ${previewBytes(body.subarray(start, end))} is not an integer`,
-      );
+      throw new EventError(ErrorCode.BAD_DELTA, `delta ${previewBytes(body.subarray(start, end))} is not an integer`);
     }
     // Rounding once past 2^53 cannot bring the value back under it, so the check below is exact.
     value = value * 10 + (b - ZERO);
@@ -130,17 +124,15 @@ function decodeJson(bytes: Uint8Array): DecodedEvent {
   try {
     text = strictUtf8Decoder.decode(bytes);
   } catch (cause) {
-    throw new EventError(ErrorCode.BAD_JSON, 'JSON event body is not valid UTF-8', { cause });
+    throw new EventError(ErrorCode.BAD_JSON, "JSON event body is not valid UTF-8", { cause });
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new EventError(
-      ErrorCode.BAD_JSON,
-      `JSON event body ${preview(text)} does not parse: ${messageOf(cause)}`,
-      { cause },
-    );
+    throw new EventError(ErrorCode.BAD_JSON, `JSON event body ${preview(text)} does not parse: ${messageOf(cause)}`, {
+      cause,
+    });
   }
   if (!isPlainRecord(value)) {
     throw new EventError(ErrorCode.BAD_JSON, `JSON event body ${preview(text)} is not an object`);
@@ -153,11 +145,7 @@ function decodeMsgpack(body: Uint8Array): DecodedEvent {
   try {
     value = unpackr.unpack(body);
   } catch (cause) {
-    throw new EventError(
-      ErrorCode.BAD_MSGPACK,
-      `MessagePack event body is malformed: ${messageOf(cause)}`,
-      { cause },
-    );
+    throw new EventError(ErrorCode.BAD_MSGPACK, `MessagePack event body is malformed: ${messageOf(cause)}`, { cause });
   }
   if (!isPlainRecord(value)) {
     throw new EventError(ErrorCode.BAD_MSGPACK, `MessagePack event body ${preview(value)} is not a map`);
@@ -166,35 +154,29 @@ function decodeMsgpack(body: Uint8Array): DecodedEvent {
 }
 
 function fields(obj: Record<string, unknown>): DecodedEvent {
-  const d = Object.hasOwn(obj, 'delta') ? obj['delta'] : undefined;
-  const t = Object.hasOwn(obj, 'ts') ? obj['ts'] : undefined;
+  const d = Object.hasOwn(obj, "delta") ? obj["delta"] : undefined;
+  const t = Object.hasOwn(obj, "ts") ? obj["ts"] : undefined;
   return {
     delta: d === undefined ? 1 : toDelta(d),
-    ts: t === undefined ? undefined : parseTime(t, 'ts'),
+    ts: t === undefined ? undefined : parseTime(t, "ts"),
   };
 }
 
 /** Validate a `delta` field value: a safe integer number or bigint. */
 function toDelta(v: unknown): number {
-  if (typeof v === 'number') {
-    if (Number.isNaN(v)) throw new EventError(ErrorCode.BAD_DELTA, 'delta NaN is not an integer');
+  if (typeof v === "number") {
+    if (Number.isNaN(v)) throw new EventError(ErrorCode.BAD_DELTA, "delta NaN is not an integer");
     if (Math.abs(v) > Number.MAX_SAFE_INTEGER) {
-      throw new EventError(
-        ErrorCode.DELTA_OUT_OF_RANGE,
-        `delta ${preview(v)} is beyond ±${Number.MAX_SAFE_INTEGER}`,
-      );
+      throw new EventError(ErrorCode.DELTA_OUT_OF_RANGE, `delta ${preview(v)} is beyond ±${Number.MAX_SAFE_INTEGER}`);
     }
     if (!Number.isInteger(v)) {
       throw new EventError(ErrorCode.BAD_DELTA, `delta ${preview(v)} is not an integer`);
     }
     return v === 0 ? 0 : v;
   }
-  if (typeof v === 'bigint') {
+  if (typeof v === "bigint") {
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new EventError(
-        ErrorCode.DELTA_OUT_OF_RANGE,
-        `delta ${preview(v)} is beyond ±${Number.MAX_SAFE_INTEGER}`,
-      );
+      throw new EventError(ErrorCode.DELTA_OUT_OF_RANGE, `delta ${preview(v)} is beyond ±${Number.MAX_SAFE_INTEGER}`);
     }
     return Number(v);
   }
@@ -210,6 +192,6 @@ function toDelta(v: unknown): number {
  */
 export function encodeEventJson(delta: number, ts?: number | string | Date): Uint8Array {
   const d = toDelta(delta);
-  const body = ts === undefined ? { delta: d } : { delta: d, ts: parseTime(ts, 'ts') };
+  const body = ts === undefined ? { delta: d } : { delta: d, ts: parseTime(ts, "ts") };
   return utf8Encoder.encode(JSON.stringify(body));
 }

@@ -6,7 +6,7 @@
 
 /** Whether `v` is a plain object (`{…}` from JSON or a MessagePack map), not an array, null or class instance. */
 export function isPlainRecord(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const proto: unknown = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
 }

@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 
-export { ErrorCode, EventError, RequestError, TallyError, serviceStatus } from './errors.js';
-export type { EventErrorCode, RequestErrorOptions, TallyErrorOptions } from './errors.js';
+export { ErrorCode, EventError, RequestError, TallyError, serviceStatus } from "./errors.js";
+export type { EventErrorCode, RequestErrorOptions, TallyErrorOptions } from "./errors.js";
 
 export {
   DLQ_PREFIX,
@@ -25,12 +25,12 @@ export {
   readSubject,
   shardEventFilter,
   shardReadFilter,
-} from './subject.js';
-export type { StoredKey, SubjectOptions, TokenKind } from './subject.js';
+} from "./subject.js";
+export type { StoredKey, SubjectOptions, TokenKind } from "./subject.js";
 
-export { decodeName, encodeName } from './name-encoding.js';
+export { decodeName, encodeName } from "./name-encoding.js";
 
-export { DEFAULT_SHARDS, MAX_SHARDS, assertShardCount, fnv1a32, shardOf } from './partition.js';
+export { DEFAULT_SHARDS, MAX_SHARDS, assertShardCount, fnv1a32, shardOf } from "./partition.js";
 
 export {
   DEFAULT_PERIODS,
@@ -44,16 +44,16 @@ export {
   parsePeriods,
   seriesIndices,
   splitBucketKey,
-} from './periods.js';
-export type { BucketPeriod } from './periods.js';
+} from "./periods.js";
+export type { BucketPeriod } from "./periods.js";
 
-export { MAX_TS_MS, MIN_TS_MS, parseTime } from './time.js';
+export { MAX_TS_MS, MIN_TS_MS, parseTime } from "./time.js";
 
-export { MAX_EVENT_BYTES, decodeEvent, encodeEventJson } from './event.js';
-export type { DecodedEvent } from './event.js';
+export { MAX_EVENT_BYTES, decodeEvent, encodeEventJson } from "./event.js";
+export type { DecodedEvent } from "./event.js";
 
-export { MAX_READ_REQUEST_BYTES, parseReadRequest } from './read-request.js';
-export type { ReadRequest, SeriesRequest, ValueRequest } from './read-request.js';
+export { MAX_READ_REQUEST_BYTES, parseReadRequest } from "./read-request.js";
+export type { ReadRequest, SeriesRequest, ValueRequest } from "./read-request.js";
 
-export { bucketIso } from './read-reply.js';
-export type { ErrorReply, SeriesPoint, SeriesReply, ValueReply } from './read-reply.js';
+export { bucketIso } from "./read-reply.js";
+export type { ErrorReply, SeriesPoint, SeriesReply, ValueReply } from "./read-reply.js";

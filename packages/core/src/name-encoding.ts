@@ -1,14 +1,17 @@
-import { ErrorCode, EventError, preview } from './errors.js';
-import { isWellFormed, utf8Encoder } from './utf8.js';
+import { ErrorCode, EventError, preview } from "./errors.js";
+import { isWellFormed, utf8Encoder } from "./utf8.js";
 
 // Everything a token cannot hold, plus `%` itself so that decoding is unambiguous.
+// Control characters are exactly what these match, hence the lint exceptions.
+// eslint-disable-next-line no-control-regex
 const NEEDS_ENCODING = /[%.*>\s\x00-\x1f\x7f]/;
+// eslint-disable-next-line no-control-regex
 const NEEDS_ENCODING_G = /[%.*>\s\x00-\x1f\x7f]/g;
 
-const HEX = '0123456789ABCDEF';
+const HEX = "0123456789ABCDEF";
 
 function percentBytes(ch: string): string {
-  let out = '';
+  let out = "";
   for (const b of utf8Encoder.encode(ch)) out += `%${HEX[b >> 4]}${HEX[b & 15]}`;
   return out;
 }
@@ -96,8 +99,8 @@ function decodeSequence(bytes: readonly number[], j: number, len: number): strin
  * ```
  */
 export function decodeName(token: string): string {
-  if (!token.includes('%')) return token;
-  let out = '';
+  if (!token.includes("%")) return token;
+  let out = "";
   let i = 0;
   while (i < token.length) {
     if (escapedByte(token, i) < 0) {
@@ -112,7 +115,7 @@ export function decodeName(token: string): string {
       bytes.push(b);
       i += 3;
     }
-    for (let j = 0; j < bytes.length; ) {
+    for (let j = 0; j < bytes.length;) {
       const len = utf8SequenceLength(bytes, j);
       if (len === 0) {
         out += token.slice(start + j * 3, start + j * 3 + 3);

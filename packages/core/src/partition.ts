@@ -1,4 +1,4 @@
-import { ErrorCode, TallyError } from './errors.js';
+import { ErrorCode, TallyError } from "./errors.js";
 
 /**
  * Shard count chosen by `tally init` when none is given.

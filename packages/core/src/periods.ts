@@ -1,31 +1,31 @@
-import { ErrorCode, RequestError, TallyError, preview } from './errors.js';
-import { MS_PER_DAY, daysFromCivil, monthIndexOfDay, yearIndexOfDay } from './civil-date.js';
+import { ErrorCode, RequestError, TallyError, preview } from "./errors.js";
+import { MS_PER_DAY, daysFromCivil, monthIndexOfDay, yearIndexOfDay } from "./civil-date.js";
 
 /**
  * Periods a counter is bucketed by. `all` is the single all-time bucket; the others are
  * UTC calendar buckets (`week` is the ISO week, starting Monday).
  */
 export const Period = {
-  all: 'all',
-  minute: 'minute',
-  hour: 'hour',
-  day: 'day',
-  week: 'week',
-  month: 'month',
-  year: 'year',
+  all: "all",
+  minute: "minute",
+  hour: "hour",
+  day: "day",
+  week: "week",
+  month: "month",
+  year: "year",
 } as const;
 
 /** One of the {@link Period} strings. */
 export type Period = (typeof Period)[keyof typeof Period];
 
 /** A period with time buckets: every period but `all`. */
-export type BucketPeriod = Exclude<Period, 'all'>;
+export type BucketPeriod = Exclude<Period, "all">;
 
 /** Every period, finest first after `all`. */
-export const PERIODS: readonly Period[] = ['all', 'minute', 'hour', 'day', 'week', 'month', 'year'];
+export const PERIODS: readonly Period[] = ["all", "minute", "hour", "day", "week", "month", "year"];
 
 /** Periods a namespace keeps unless configured otherwise. */
-export const DEFAULT_PERIODS: readonly Period[] = ['all', 'hour', 'day', 'week', 'month'];
+export const DEFAULT_PERIODS: readonly Period[] = ["all", "hour", "day", "week", "month"];
 
 /** Small code per bucket period, the low 3 bits of a {@link bucketKey}. Never change these: they are persisted. */
 export const PeriodCode: Readonly<Record<BucketPeriod, number>> = {
@@ -40,12 +40,12 @@ export const PeriodCode: Readonly<Record<BucketPeriod, number>> = {
 const PERIOD_SET: ReadonlySet<unknown> = new Set<unknown>(PERIODS);
 const PERIOD_BY_CODE: readonly (BucketPeriod | undefined)[] = [
   undefined,
-  'minute',
-  'hour',
-  'day',
-  'week',
-  'month',
-  'year',
+  "minute",
+  "hour",
+  "day",
+  "week",
+  "month",
+  "year",
   undefined,
 ];
 
@@ -66,15 +66,12 @@ export function isPeriod(x: unknown): x is Period {
  * Throws `TallyError` `BAD_CONFIG` naming an unknown period.
  */
 export function parsePeriods(csv: string): Period[] {
-  const wanted = new Set<Period>(['all']);
-  for (const item of csv.split(',')) {
+  const wanted = new Set<Period>(["all"]);
+  for (const item of csv.split(",")) {
     const p = item.trim();
-    if (p === '') continue;
+    if (p === "") continue;
     if (!isPeriod(p)) {
-      throw new TallyError(
-        ErrorCode.BAD_CONFIG,
-        `unknown period ${preview(p)}; periods are ${PERIODS.join(', ')}`,
-      );
+      throw new TallyError(ErrorCode.BAD_CONFIG, `unknown period ${preview(p)}; periods are ${PERIODS.join(", ")}`);
     }
     wanted.add(p);
   }
@@ -93,17 +90,17 @@ export function parsePeriods(csv: string): Period[] {
  */
 export function bucketIndex(period: BucketPeriod, ms: number): number {
   switch (period) {
-    case 'minute':
+    case "minute":
       return Math.floor(ms / MS_PER_MINUTE);
-    case 'hour':
+    case "hour":
       return Math.floor(ms / MS_PER_HOUR);
-    case 'day':
+    case "day":
       return Math.floor(ms / MS_PER_DAY);
-    case 'week':
+    case "week":
       return Math.floor((Math.floor(ms / MS_PER_DAY) + WEEK_SHIFT_DAYS) / 7);
-    case 'month':
+    case "month":
       return monthIndexOfDay(Math.floor(ms / MS_PER_DAY));
-    case 'year':
+    case "year":
       return yearIndexOfDay(Math.floor(ms / MS_PER_DAY));
     default:
       throw badPeriod(period);
@@ -113,19 +110,19 @@ export function bucketIndex(period: BucketPeriod, ms: number): number {
 /** Epoch milliseconds at which bucket `index` of `period` starts (inverse of {@link bucketIndex}). */
 export function bucketStart(period: BucketPeriod, index: number): number {
   switch (period) {
-    case 'minute':
+    case "minute":
       return index * MS_PER_MINUTE;
-    case 'hour':
+    case "hour":
       return index * MS_PER_HOUR;
-    case 'day':
+    case "day":
       return index * MS_PER_DAY;
-    case 'week':
+    case "week":
       return (index * 7 - WEEK_SHIFT_DAYS) * MS_PER_DAY;
-    case 'month': {
+    case "month": {
       const y = Math.floor(index / 12);
       return daysFromCivil(1970 + y, index - y * 12 + 1, 1) * MS_PER_DAY;
     }
-    case 'year':
+    case "year":
       return daysFromCivil(1970 + index, 1, 1) * MS_PER_DAY;
     default:
       throw badPeriod(period);
@@ -177,7 +174,7 @@ export function seriesIndices(period: BucketPeriod, fromMs: number, toMs: number
     throw new RequestError(
       ErrorCode.TOO_MANY_POINTS,
       `the range spans ${count} ${period} buckets, more than the limit of ${maxPoints}; ` +
-        'use a coarser period or a narrower range',
+        "use a coarser period or a narrower range",
     );
   }
   const out = new Array<number>(count);

@@ -1,5 +1,5 @@
-import type { BucketPeriod, Period } from './periods.js';
-import { bucketStart } from './periods.js';
+import type { BucketPeriod, Period } from "./periods.js";
+import { bucketStart } from "./periods.js";
 
 /** Reply to a single-bucket read. */
 export interface ValueReply {

@@ -1,17 +1,17 @@
-import { ErrorCode, EventError, TallyError, preview } from './errors.js';
-import { MAX_SHARDS } from './partition.js';
-import { isWellFormed, utf8ByteLength } from './utf8.js';
+import { ErrorCode, EventError, TallyError, preview } from "./errors.js";
+import { MAX_SHARDS } from "./partition.js";
+import { isWellFormed, utf8ByteLength } from "./utf8.js";
 
 /** Producers publish events on `count.<ns>.<name>`. */
-export const EVENT_PREFIX = 'count';
+export const EVENT_PREFIX = "count";
 /** The server maps events to `tally.ev.<shard>.<ns>.<name>`, the subjects the stream stores. */
-export const STORED_EVENT_PREFIX = 'tally.ev';
+export const STORED_EVENT_PREFIX = "tally.ev";
 /** Readers send requests to `count.get.<ns>.<name>`. */
-export const READ_PREFIX = 'count.get';
+export const READ_PREFIX = "count.get";
 /** The server maps reads to `tally.rd.<shard>.<ns>.<name>`, served by the shard's owner. */
-export const STORED_READ_PREFIX = 'tally.rd';
+export const STORED_READ_PREFIX = "tally.rd";
 /** Dead-letter records of invalid stored events live under `tally.dlq.…`. */
-export const DLQ_PREFIX = 'tally.dlq';
+export const DLQ_PREFIX = "tally.dlq";
 
 /** Longest token, in UTF-8 bytes. */
 export const MAX_TOKEN_BYTES = 255;
@@ -21,10 +21,10 @@ export const MAX_TOKEN_BYTES = 255;
  * (`count.get.…`, `count.top.…`, `count.list.…`). Namespaces starting with `_` are reserved
  * too, for Tally's own probes.
  */
-export const RESERVED_NAMESPACES = ['get', 'top', 'list'] as const;
+export const RESERVED_NAMESPACES = ["get", "top", "list"] as const;
 
 /** Which token of a counter key: its namespace or its name. */
-export type TokenKind = 'ns' | 'name';
+export type TokenKind = "ns" | "name";
 
 /** A stored subject (`tally.ev.<shard>.<ns>.<name>` or `tally.rd.…`) taken apart. */
 export interface StoredKey {
@@ -44,21 +44,25 @@ export interface SubjectOptions {
 
 // `.` `*` `>` split or wildcard a subject; whitespace and control characters break the
 // protocol line. `\s` also covers Unicode spaces, which are confusing in names.
+// eslint-disable-next-line no-control-regex -- control characters are what it rejects
 const FORBIDDEN = /[.*>\s\x00-\x1f\x7f]/;
 
 /** Why `s` is not a valid token, or undefined when it is. */
 function tokenProblem(s: unknown): string | undefined {
-  if (typeof s !== 'string') return 'is not a string';
-  if (s.length === 0) return 'is empty';
+  if (typeof s !== "string") return "is not a string";
+  if (s.length === 0) return "is empty";
   const bytes = utf8ByteLength(s);
   if (bytes > MAX_TOKEN_BYTES) return `is ${bytes} bytes long, the limit is ${MAX_TOKEN_BYTES}`;
   const m = FORBIDDEN.exec(s);
   if (m !== null) {
     const ch = m[0];
-    const shown = ch === '.' || ch === '*' || ch === '>' ? `"${ch}"` : `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    const shown =
+      ch === "." || ch === "*" || ch === ">"
+        ? `"${ch}"`
+        : `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
     return `contains ${shown} at index ${m.index} (forbidden: . * > whitespace, control characters; percent-encode names with encodeName)`;
   }
-  if (!isWellFormed(s)) return 'is not well-formed Unicode (lone surrogate)';
+  if (!isWellFormed(s)) return "is not well-formed Unicode (lone surrogate)";
   return undefined;
 }
 
@@ -80,16 +84,16 @@ export function assertToken(kind: TokenKind, s: string): void {
 
 /** Whether `ns` is reserved: one of {@link RESERVED_NAMESPACES} or starting with `_`. */
 export function isReservedNamespace(ns: string): boolean {
-  return ns.startsWith('_') || (RESERVED_NAMESPACES as readonly string[]).includes(ns);
+  return ns.startsWith("_") || (RESERVED_NAMESPACES as readonly string[]).includes(ns);
 }
 
 function assertKey(ns: string, name: string, opts: SubjectOptions | undefined): void {
-  assertToken('ns', ns);
-  assertToken('name', name);
+  assertToken("ns", ns);
+  assertToken("name", name);
   if (opts?.allowReserved !== true && isReservedNamespace(ns)) {
     throw new EventError(
       ErrorCode.RESERVED_NAMESPACE,
-      `namespace ${preview(ns)} is reserved (${RESERVED_NAMESPACES.join(', ')} and names starting with "_")`,
+      `namespace ${preview(ns)} is reserved (${RESERVED_NAMESPACES.join(", ")} and names starting with "_")`,
     );
   }
 }
@@ -138,21 +142,25 @@ export function shardReadFilter(shard: number): string {
 
 const SHARD_TOKEN = /^(?:0|[1-9][0-9]{0,3})$/;
 
-function parseStored(subject: string, kind: 'ev' | 'rd'): StoredKey {
-  const parts = typeof subject === 'string' ? subject.split('.') : [];
+function parseStored(subject: string, kind: "ev" | "rd"): StoredKey {
+  const parts = typeof subject === "string" ? subject.split(".") : [];
   const [p0, p1, s, ns, name] = parts;
-  if (parts.length !== 5 || p0 !== 'tally' || p1 !== kind || s === undefined || ns === undefined || name === undefined) {
-    throw new EventError(
-      ErrorCode.BAD_SUBJECT,
-      `subject ${preview(subject)} is not tally.${kind}.<shard>.<ns>.<name>`,
-    );
+  if (
+    parts.length !== 5 ||
+    p0 !== "tally" ||
+    p1 !== kind ||
+    s === undefined ||
+    ns === undefined ||
+    name === undefined
+  ) {
+    throw new EventError(ErrorCode.BAD_SUBJECT, `subject ${preview(subject)} is not tally.${kind}.<shard>.<ns>.<name>`);
   }
   const shard = SHARD_TOKEN.test(s) ? Number(s) : -1;
   if (shard < 0 || shard >= MAX_SHARDS) {
     throw new EventError(ErrorCode.BAD_SUBJECT, `subject ${preview(subject)} has an invalid shard ${preview(s)}`);
   }
-  assertToken('ns', ns);
-  assertToken('name', name);
+  assertToken("ns", ns);
+  assertToken("name", name);
   return { shard, ns, name };
 }
 
@@ -162,10 +170,10 @@ function parseStored(subject: string, kind: 'ev' | 'rd'): StoredKey {
  * Does not check for reserved namespaces or the shard hash; the node does.
  */
 export function parseStoredEventSubject(subject: string): StoredKey {
-  return parseStored(subject, 'ev');
+  return parseStored(subject, "ev");
 }
 
 /** Take apart a stored read subject `tally.rd.<shard>.<ns>.<name>`, as {@link parseStoredEventSubject}. */
 export function parseStoredReadSubject(subject: string): StoredKey {
-  return parseStored(subject, 'rd');
+  return parseStored(subject, "rd");
 }

@@ -1,5 +1,5 @@
-import { ErrorCode, EventError, preview } from './errors.js';
-import { MS_PER_DAY, daysFromCivil, daysInMonth } from './civil-date.js';
+import { ErrorCode, EventError, preview } from "./errors.js";
+import { MS_PER_DAY, daysFromCivil, daysInMonth } from "./civil-date.js";
 
 /** Earliest accepted event time: 1970-01-01T00:00:00.000Z. */
 export const MIN_TS_MS = 0;
@@ -10,8 +10,7 @@ export const MAX_TS_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 // Calendar date, optionally with a time (minutes, seconds and fraction optional) and an
 // offset. Strict on purpose: `Date.parse` accepts far too much ("yesterday" is not, but
 // "1 2 3" is, depending on the engine).
-const ISO_8601 =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 function outOfRange(v: unknown, what: string): EventError {
   return new EventError(
@@ -32,7 +31,7 @@ function checkRange(ms: number, v: unknown, what: string): number {
 function parseIso(s: string, what: string): number {
   const m = ISO_8601.exec(s);
   if (m === null) {
-    throw badTs(s, what, 'is not an ISO-8601 date or date-time (e.g. 2026-11-21 or 2026-11-21T10:00:00Z)');
+    throw badTs(s, what, "is not an ISO-8601 date or date-time (e.g. 2026-11-21 or 2026-11-21T10:00:00Z)");
   }
   const y = Number(m[1]);
   const mo = Number(m[2]);
@@ -41,17 +40,17 @@ function parseIso(s: string, what: string): number {
   const mi = m[5] === undefined ? 0 : Number(m[5]);
   const sec = m[6] === undefined ? 0 : Number(m[6]);
   // Sub-millisecond digits are truncated, as Date does.
-  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, "0"));
   const off = m[8];
   let offMin = 0;
-  if (off !== undefined && off !== 'Z') {
+  if (off !== undefined && off !== "Z") {
     const oh = Number(off.slice(1, 3));
     const om = Number(off.slice(4, 6));
-    if (oh > 23 || om > 59) throw badTs(s, what, 'has an invalid UTC offset');
-    offMin = (off[0] === '-' ? -1 : 1) * (oh * 60 + om);
+    if (oh > 23 || om > 59) throw badTs(s, what, "has an invalid UTC offset");
+    offMin = (off[0] === "-" ? -1 : 1) * (oh * 60 + om);
   }
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 59) {
-    throw badTs(s, what, 'is not a valid calendar date and time');
+    throw badTs(s, what, "is not a valid calendar date and time");
   }
   return daysFromCivil(y, mo, d) * MS_PER_DAY + ((h * 60 + mi - offMin) * 60 + sec) * 1000 + ms;
 }
@@ -72,23 +71,23 @@ function parseIso(s: string, what: string): number {
  */
 export function parseTime(v: unknown, what: string): number {
   switch (typeof v) {
-    case 'number':
-      if (Number.isNaN(v)) throw badTs(v, what, 'is not a number');
+    case "number":
+      if (Number.isNaN(v)) throw badTs(v, what, "is not a number");
       if (v < MIN_TS_MS || v > MAX_TS_MS) throw outOfRange(v, what);
-      if (!Number.isInteger(v)) throw badTs(v, what, 'is not an integer number of milliseconds');
+      if (!Number.isInteger(v)) throw badTs(v, what, "is not an integer number of milliseconds");
       return v === 0 ? 0 : v;
-    case 'bigint':
+    case "bigint":
       if (v < BigInt(MIN_TS_MS) || v > BigInt(MAX_TS_MS)) throw outOfRange(v, what);
       return Number(v);
-    case 'string':
+    case "string":
       return checkRange(parseIso(v, what), v, what);
-    case 'object':
+    case "object":
       if (v instanceof Date) {
         const ms = v.getTime();
-        if (Number.isNaN(ms)) throw badTs(v, what, 'is an invalid date');
+        if (Number.isNaN(ms)) throw badTs(v, what, "is an invalid date");
         return checkRange(ms, v, what);
       }
       break;
   }
-  throw badTs(v, what, 'must be epoch milliseconds or an ISO-8601 string');
+  throw badTs(v, what, "must be epoch milliseconds or an ISO-8601 string");
 }

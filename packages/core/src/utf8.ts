@@ -9,7 +9,7 @@
 export const utf8Encoder = new TextEncoder();
 
 /** Strict decoder: invalid UTF-8 throws instead of turning into U+FFFD. */
-export const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+export const strictUtf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Byte length of `s` encoded as UTF-8, computed without allocating. A lone surrogate

@@ -1,34 +1,26 @@
-import test from 'ava';
-import fc from 'fast-check';
-import {
-  DEFAULT_SHARDS,
-  ErrorCode,
-  MAX_SHARDS,
-  TallyError,
-  assertShardCount,
-  fnv1a32,
-  shardOf,
-} from '../src/index.js';
+import test from "ava";
+import fc from "fast-check";
+import { DEFAULT_SHARDS, ErrorCode, MAX_SHARDS, TallyError, assertShardCount, fnv1a32, shardOf } from "../src/index.js";
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 // Published FNV-1a 32-bit test vectors (Fowler/Noll/Vo, "FNV test suite").
 const VECTORS: [string, number][] = [
-  ['', 0x811c9dc5],
-  ['a', 0xe40c292c],
-  ['b', 0xe70c2de5],
-  ['c', 0xe60c2c52],
-  ['foo', 0xa9f37ed7],
-  ['foob', 0x3f5076ef],
-  ['fooba', 0x39aaa18a],
-  ['foobar', 0xbf9cf968],
+  ["", 0x811c9dc5],
+  ["a", 0xe40c292c],
+  ["b", 0xe70c2de5],
+  ["c", 0xe60c2c52],
+  ["foo", 0xa9f37ed7],
+  ["foob", 0x3f5076ef],
+  ["fooba", 0x39aaa18a],
+  ["foobar", 0xbf9cf968],
 ];
 
-test('fnv1a32 - matches the published FNV-1a vectors', (t) => {
+test("fnv1a32 - matches the published FNV-1a vectors", (t) => {
   for (const [s, h] of VECTORS) t.is(fnv1a32(utf8(s)), h, JSON.stringify(s));
 });
 
-test('fnv1a32 - result is an unsigned 32-bit integer', (t) => {
+test("fnv1a32 - result is an unsigned 32-bit integer", (t) => {
   t.notThrows(() =>
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
@@ -39,10 +31,10 @@ test('fnv1a32 - result is an unsigned 32-bit integer', (t) => {
   );
 });
 
-test('shardOf - hashes ns and name concatenated, without separator', (t) => {
-  t.is(shardOf('foo', 'bar', 0x7fffffff), 0xbf9cf968 % 0x7fffffff);
-  t.is(shardOf('', 'foobar', 1000), 0xbf9cf968 % 1000);
-  t.is(shardOf('fo', 'obar', 64), shardOf('foob', 'ar', 64));
+test("shardOf - hashes ns and name concatenated, without separator", (t) => {
+  t.is(shardOf("foo", "bar", 0x7fffffff), 0xbf9cf968 % 0x7fffffff);
+  t.is(shardOf("", "foobar", 1000), 0xbf9cf968 % 1000);
+  t.is(shardOf("fo", "obar", 64), shardOf("foob", "ar", 64));
 });
 
 // Any UTF-16 string, lone surrogates included: the fast path must agree with TextEncoder.
@@ -51,12 +43,12 @@ const anyUtf16 = fc.string({
   maxLength: 40,
 });
 
-test('shardOf - equals fnv1a32 of the UTF-8 bytes mod shards, for any strings', (t) => {
+test("shardOf - equals fnv1a32 of the UTF-8 bytes mod shards, for any strings", (t) => {
   t.notThrows(() =>
     fc.assert(
       fc.property(
-        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), anyUtf16),
-        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), anyUtf16),
+        fc.oneof(fc.string(), fc.string({ unit: "binary" }), anyUtf16),
+        fc.oneof(fc.string(), fc.string({ unit: "binary" }), anyUtf16),
         fc.integer({ min: 1, max: MAX_SHARDS }),
         (ns, name, p) => {
           const s = shardOf(ns, name, p);
@@ -68,14 +60,14 @@ test('shardOf - equals fnv1a32 of the UTF-8 bytes mod shards, for any strings', 
   );
 });
 
-test('shardOf - spreads keys over all shards', (t) => {
+test("shardOf - spreads keys over all shards", (t) => {
   const counts = new Array<number>(DEFAULT_SHARDS).fill(0);
-  for (let i = 0; i < 64_000; i++) counts[shardOf('web', `page-${i}`, DEFAULT_SHARDS)]! += 1;
+  for (let i = 0; i < 64_000; i++) counts[shardOf("web", `page-${i}`, DEFAULT_SHARDS)]! += 1;
   // Expect 1000 per shard; a fair hash stays well within ±25 %.
   for (const c of counts) t.true(c > 750 && c < 1250, String(c));
 });
 
-test('assertShardCount - accepts 1..1024 and rejects anything else', (t) => {
+test("assertShardCount - accepts 1..1024 and rejects anything else", (t) => {
   t.is(DEFAULT_SHARDS, 64);
   t.is(MAX_SHARDS, 1024);
   for (const ok of [1, 2, 64, 1024]) t.notThrows(() => assertShardCount(ok));

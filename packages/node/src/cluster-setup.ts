@@ -2,14 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { headers, createInbox } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import {
-  assertShardCount,
-  DEFAULT_PERIODS,
-  DEFAULT_SHARDS,
-  MAX_SHARDS,
-  shardOf,
-  type Period,
-} from "@tally/core";
+import { assertShardCount, DEFAULT_PERIODS, DEFAULT_SHARDS, MAX_SHARDS, shardOf, type Period } from "@tally/core";
 import { NodeError } from "./errors.js";
 import { CLUSTER_KEY, CONFIG_BUCKET, DLQ_STREAM, EVENTS_STREAM, PROBE_NS } from "./names.js";
 
@@ -81,8 +74,18 @@ export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): P
   const created: string[] = [];
   const existing: string[] = [];
   const dedupNs = (opts.dedupWindowMs ?? 120_000) * 1_000_000;
-  await ensureStream(jsm, { name: EVENTS_STREAM, subjects: ["tally.ev.>"], num_replicas: replicas, duplicate_window: dedupNs }, created, existing);
-  await ensureStream(jsm, { name: DLQ_STREAM, subjects: ["tally.dlq.>"], num_replicas: replicas, duplicate_window: dedupNs }, created, existing);
+  await ensureStream(
+    jsm,
+    { name: EVENTS_STREAM, subjects: ["tally.ev.>"], num_replicas: replicas, duplicate_window: dedupNs },
+    created,
+    existing,
+  );
+  await ensureStream(
+    jsm,
+    { name: DLQ_STREAM, subjects: ["tally.dlq.>"], num_replicas: replicas, duplicate_window: dedupNs },
+    created,
+    existing,
+  );
 
   const kvm = new Kvm(nc);
   const kv = await kvm.create(CONFIG_BUCKET, { replicas, history: 1 });
@@ -122,7 +125,11 @@ export async function readClusterConfig(nc: NatsConnection): Promise<ClusterConf
     const kv = await kvm.open(CONFIG_BUCKET);
     entry = await kv.get(CLUSTER_KEY);
   } catch (err) {
-    throw new NodeError("NOT_INITIALIZED", `the cluster is not initialised (no ${CONFIG_BUCKET} bucket): run \`tally init\``, { cause: err });
+    throw new NodeError(
+      "NOT_INITIALIZED",
+      `the cluster is not initialised (no ${CONFIG_BUCKET} bucket): run \`tally init\``,
+      { cause: err },
+    );
   }
   if (!entry || entry.operation !== "PUT") {
     throw new NodeError("NOT_INITIALIZED", "the cluster is not initialised: run `tally init`");

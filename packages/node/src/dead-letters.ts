@@ -37,7 +37,10 @@ export async function listDeadLetters(nc: NatsConnection, opts: ListDeadLettersO
   const available = info.state.last_seq - from + 1;
   if (available <= 0 || info.state.messages === 0) return [];
   const js = jetstream(nc);
-  const consumer = await js.consumers.get(DLQ_STREAM, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
+  const consumer = await js.consumers.get(DLQ_STREAM, {
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: from,
+  });
   const out: DeadLetter[] = [];
   try {
     while (out.length < limit) {

@@ -11,11 +11,7 @@ import { assertShardCount } from "@tally/core";
 export function natsMappings(shards: number): string {
   assertShardCount(shards);
   const part = `{{partition(${shards},1,2)}}.{{wildcard(1)}}.{{wildcard(2)}}`;
-  return [
-    "mappings {",
-    `  "count.*.*": "tally.ev.${part}"`,
-    `  "count.get.*.*": "tally.rd.${part}"`,
-    "}",
-    "",
-  ].join("\n");
+  return ["mappings {", `  "count.*.*": "tally.ev.${part}"`, `  "count.get.*.*": "tally.rd.${part}"`, "}", ""].join(
+    "\n",
+  );
 }

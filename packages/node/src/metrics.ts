@@ -46,8 +46,23 @@ export function createMetrics(stats: () => ShardStats[]): NodeMetrics {
   gauge("tally_shard_entries", "In-memory (counter, period, bucket) entries per shard", (s) => s.entries);
   return {
     registry,
-    deadLetters: new Counter({ name: "tally_dead_letters_total", help: "Invalid stored events sent to the dead-letter stream, by error code", labelNames: ["code"], registers: [registry] }),
-    reads: new Counter({ name: "tally_reads_total", help: "Read requests answered, by outcome (ok or an error code)", labelNames: ["outcome"], registers: [registry] }),
-    snapshotSeconds: new Histogram({ name: "tally_snapshot_seconds", help: "Duration of shard snapshot writes", buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
+    deadLetters: new Counter({
+      name: "tally_dead_letters_total",
+      help: "Invalid stored events sent to the dead-letter stream, by error code",
+      labelNames: ["code"],
+      registers: [registry],
+    }),
+    reads: new Counter({
+      name: "tally_reads_total",
+      help: "Read requests answered, by outcome (ok or an error code)",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    snapshotSeconds: new Histogram({
+      name: "tally_snapshot_seconds",
+      help: "Duration of shard snapshot writes",
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
   };
 }

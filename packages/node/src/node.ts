@@ -51,7 +51,11 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
     const stream = await jsm.streams.info(EVENTS_STREAM).catch((err: unknown) => {
       throw new NodeError("NOT_INITIALIZED", `stream ${EVENTS_STREAM} not found: run \`tally init\``, { cause: err });
     });
-    await store.checkIdentity({ shards: config.shards, periods: config.periods.join(","), streamCreated: stream.created });
+    await store.checkIdentity({
+      shards: config.shards,
+      periods: config.periods.join(","),
+      streamCreated: stream.created,
+    });
     const node = new Node(opts, log, nc, store, config);
     await node.start(stream.state.last_seq);
     return node;
@@ -112,14 +116,17 @@ class Node implements TallyNode {
     for (let s = 0; s < this.config.shards; s++) this.#actors.push(new ShardActor(s, ctx));
     await Promise.all(this.#actors.map((a) => a.start(streamLastSeq)));
     for (const actor of this.#actors) {
-      this.#subs.push(this.#nc.subscribe(shardReadFilter(actor.shard), { callback: (_err, msg) => actor.handleRead(msg) }));
+      this.#subs.push(
+        this.#nc.subscribe(shardReadFilter(actor.shard), { callback: (_err, msg) => actor.handleRead(msg) }),
+      );
     }
     // Read subjects the server mapping cannot route (wrong token count) still get an answer.
     for (const subject of ["count.get", "count.get.*.*.>"]) {
       this.#subs.push(
         this.#nc.subscribe(subject, {
           queue: "tally-bad-reads",
-          callback: (_err, msg) => respondError(msg, "BAD_REQUEST", `bad read subject ${msg.subject}: use count.get.<ns>.<name>`),
+          callback: (_err, msg) =>
+            respondError(msg, "BAD_REQUEST", `bad read subject ${msg.subject}: use count.get.<ns>.<name>`),
         }),
       );
     }
@@ -135,7 +142,15 @@ class Node implements TallyNode {
       }
     });
     this.#status = "running";
-    this.#log.info({ shards: this.config.shards, periods: this.config.periods, dataDir: this.#opts.dataDir, httpPort: this.httpPort }, "node ready");
+    this.#log.info(
+      {
+        shards: this.config.shards,
+        periods: this.config.periods,
+        dataDir: this.#opts.dataDir,
+        httpPort: this.httpPort,
+      },
+      "node ready",
+    );
   }
 
   async #startHttp(port: number): Promise<void> {
@@ -153,7 +168,11 @@ class Node implements TallyNode {
         const ok = this.#status === "running";
         send(ok ? 200 : 503, "application/json", JSON.stringify({ status: this.#status }));
       } else if (req.url === "/status") {
-        send(200, "application/json", JSON.stringify({ id: this.id, status: this.#status, config: this.config, shards: this.stats() }));
+        send(
+          200,
+          "application/json",
+          JSON.stringify({ id: this.id, status: this.#status, config: this.config, shards: this.stats() }),
+        );
       } else send(404, "text/plain", "not found: try /metrics, /healthz or /status\n");
     });
     await new Promise<void>((resolve, reject) => {

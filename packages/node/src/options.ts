@@ -37,7 +37,11 @@ export interface ResolvedNodeOptions extends Required<Omit<NodeOptions, "httpPor
 
 /** Fills defaults and rejects bad values with a message naming the option. */
 export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
-  if (!opts.dataDir) throw new NodeError("BAD_OPTION", "dataDir is required: the directory for the node's LevelDB snapshot (--data DIR)");
+  if (!opts.dataDir)
+    throw new NodeError(
+      "BAD_OPTION",
+      "dataDir is required: the directory for the node's LevelDB snapshot (--data DIR)",
+    );
   const r: ResolvedNodeOptions = {
     connection: opts.connection ?? { servers: "nats://127.0.0.1:4222" },
     dataDir: opts.dataDir,
@@ -63,6 +67,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
   int("maxSeriesPoints", 1, 1_000_000);
   int("pullBatch", 1, 10_000);
   if (r.httpPort !== undefined) int("httpPort", 0, 65535);
-  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(r.id)) throw new NodeError("BAD_OPTION", `id must be 1-128 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(r.id)}`);
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(r.id))
+    throw new NodeError("BAD_OPTION", `id must be 1-128 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(r.id)}`);
   return r;
 }

@@ -143,7 +143,9 @@ export class ShardActor {
       this.#applied++;
     } catch (err) {
       const e =
-        err instanceof TallyError ? err : new TallyError("INTERNAL", `unexpected error applying event: ${String(err)}`, { cause: err });
+        err instanceof TallyError
+          ? err
+          : new TallyError("INTERNAL", `unexpected error applying event: ${String(err)}`, { cause: err });
       await this.#deadLetter(m, e);
     }
     this.#processedSeq = m.seq;
@@ -161,11 +163,17 @@ export class ShardActor {
   #apply(m: JsMsg): void {
     const key = parseStoredEventSubject(m.subject);
     if (isReservedNamespace(key.ns)) {
-      throw new EventError("RESERVED_NAMESPACE", `namespace ${key.ns} is reserved (get, top, list and names starting with _)`);
+      throw new EventError(
+        "RESERVED_NAMESPACE",
+        `namespace ${key.ns} is reserved (get, top, list and names starting with _)`,
+      );
     }
     const owner = shardOf(key.ns, key.name, this.#ctx.shards);
     if (key.shard !== this.shard || owner !== this.shard) {
-      throw new EventError("WRONG_SHARD", `${key.ns}.${key.name} belongs to shard ${owner}, not ${key.shard}: publish to count.<ns>.<name>, not tally.ev.*`);
+      throw new EventError(
+        "WRONG_SHARD",
+        `${key.ns}.${key.name} belongs to shard ${owner}, not ${key.shard}: publish to count.<ns>.<name>, not tally.ev.*`,
+      );
     }
     const ev = decodeEvent(m.data);
     const ts = ev.ts ?? storedTimeMs(m);
@@ -181,15 +189,25 @@ export class ShardActor {
     h.set(DlqHeader.seq, String(m.seq));
     h.set(DlqHeader.time, new Date(storedTimeMs(m)).toISOString());
     this.#ctx.metrics.deadLetters.inc({ code: err.code });
-    this.#ctx.log.warn({ shard: this.shard, seq: m.seq, subject: m.subject, code: err.code, reason: err.message }, "event dead-lettered");
+    this.#ctx.log.warn(
+      { shard: this.shard, seq: m.seq, subject: m.subject, code: err.code, reason: err.message },
+      "event dead-lettered",
+    );
     for (let attempt = 0; ; attempt++) {
       try {
         // The msg id makes a replay after a crash re-record it once, not twice.
-        await this.#ctx.js.publish(`tally.dlq.${this.shard}`, m.data, { headers: h, msgID: `dlq-${m.seq}`, expect: { streamName: DLQ_STREAM } });
+        await this.#ctx.js.publish(`tally.dlq.${this.shard}`, m.data, {
+          headers: h,
+          msgID: `dlq-${m.seq}`,
+          expect: { streamName: DLQ_STREAM },
+        });
         return;
       } catch (pubErr) {
         if (this.#status !== "running") throw pubErr;
-        this.#ctx.log.error({ err: pubErr, shard: this.shard, seq: m.seq, attempt }, "dead-letter publish failed; retrying");
+        this.#ctx.log.error(
+          { err: pubErr, shard: this.shard, seq: m.seq, attempt },
+          "dead-letter publish failed; retrying",
+        );
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
       }
     }
@@ -200,12 +218,18 @@ export class ShardActor {
     if (!msg.reply) return;
     let ns: string, name: string, req: ReadRequest;
     try {
-      if (this.#status !== "running") throw new RequestError("NOT_READY", `shard ${this.shard} is not serving (node ${this.#status})`, { retryable: true });
+      if (this.#status !== "running")
+        throw new RequestError("NOT_READY", `shard ${this.shard} is not serving (node ${this.#status})`, {
+          retryable: true,
+        });
       ({ ns, name } = parseStoredReadSubject(msg.subject));
       if (isReservedNamespace(ns)) throw new RequestError("BAD_REQUEST", `namespace ${ns} is reserved`);
       req = parseReadRequest(msg.data, Date.now());
       if (req.period !== "all" && !this.#ctx.periods.includes(req.period)) {
-        throw new RequestError("PERIOD_NOT_ENABLED", `period ${req.period} is not counted; enabled: ${this.#ctx.periods.join(", ")} (set with tally init --periods)`);
+        throw new RequestError(
+          "PERIOD_NOT_ENABLED",
+          `period ${req.period} is not counted; enabled: ${this.#ctx.periods.join(", ")} (set with tally init --periods)`,
+        );
       }
     } catch (err) {
       this.#fail(msg, err);
@@ -236,7 +260,13 @@ export class ShardActor {
         respondJson(msg, { ns, name, period: "all", value: this.#counts.all(ns, name) });
       } else {
         const i = bucketIndex(req.period, req.at);
-        respondJson(msg, { ns, name, period: req.period, bucket: bucketIso(req.period, i), value: this.#counts.bucket(ns, name, bucketKey(req.period, i)) });
+        respondJson(msg, {
+          ns,
+          name,
+          period: req.period,
+          bucket: bucketIso(req.period, i),
+          value: this.#counts.bucket(ns, name, bucketKey(req.period, i)),
+        });
       }
       this.#ctx.metrics.reads.inc({ outcome: "ok" });
     } catch (err) {
@@ -380,7 +410,10 @@ export class ShardActor {
     this.#status = "closing";
     for (const w of this.#waiters) {
       clearTimeout(w.timer);
-      this.#fail(w.msg, new RequestError("NOT_READY", `shard ${this.shard} is shutting down; retry`, { retryable: true }));
+      this.#fail(
+        w.msg,
+        new RequestError("NOT_READY", `shard ${this.shard} is shutting down; retry`, { retryable: true }),
+      );
     }
     this.#waiters = [];
     for (const fn of this.#progress.splice(0)) fn();

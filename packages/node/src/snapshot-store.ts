@@ -44,9 +44,15 @@ export class SnapshotStore {
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause;
       if (cause?.code === "LEVEL_LOCKED") {
-        throw new NodeError("DATA_DIR_LOCKED", `data dir ${dir} is in use by another process (LevelDB lock held); stop that node or use another --data dir`, { cause: err });
+        throw new NodeError(
+          "DATA_DIR_LOCKED",
+          `data dir ${dir} is in use by another process (LevelDB lock held); stop that node or use another --data dir`,
+          { cause: err },
+        );
       }
-      throw new NodeError("DATA_DIR_MISMATCH", `cannot open data dir ${dir}: ${(err as Error).message}`, { cause: err });
+      throw new NodeError("DATA_DIR_MISMATCH", `cannot open data dir ${dir}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return new SnapshotStore(dir, db);
   }

@@ -22,9 +22,7 @@ const PORT_CLASH_ATTEMPTS = 3;
  * t.teardown(() => cluster.stop());
  * const nc = await connect({ servers: cluster.urls });
  */
-export async function startCluster(
-  opts: ClusterOptions = {},
-): Promise<NatsCluster> {
+export async function startCluster(opts: ClusterOptions = {}): Promise<NatsCluster> {
   const { size = 3, ...rest } = opts;
   if (!Number.isInteger(size) || size < 1) {
     badOption(`size must be an integer >= 1, got ${size}`);
@@ -42,9 +40,7 @@ export async function startCluster(
         }),
       ),
     );
-    const servers = settled.flatMap((s) =>
-      s.status === "fulfilled" ? [s.value] : [],
-    );
+    const servers = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     const failure = settled.find((s) => s.status === "rejected");
     if (failure !== undefined) {
       await Promise.all(servers.map((s) => s.stop()));
@@ -54,17 +50,13 @@ export async function startCluster(
     }
 
     try {
-      await waitFor(
-        () =>
-          serverOpts.jetstream ? metaLeaderAgreed(servers) : routesUp(servers),
-        {
-          timeoutMs: READY_TIMEOUT_MS,
-          intervalMs: 100,
-          message: serverOpts.jetstream
-            ? `a JetStream meta leader agreed by all ${size} servers`
-            : `routes between all ${size} servers`,
-        },
-      );
+      await waitFor(() => (serverOpts.jetstream ? metaLeaderAgreed(servers) : routesUp(servers)), {
+        timeoutMs: READY_TIMEOUT_MS,
+        intervalMs: 100,
+        message: serverOpts.jetstream
+          ? `a JetStream meta leader agreed by all ${size} servers`
+          : `routes between all ${size} servers`,
+      });
     } catch (err) {
       await Promise.all(servers.map((s) => s.stop()));
       throw new TestingError(
@@ -84,56 +76,33 @@ function makeCluster(list: NatsServer[]): NatsCluster {
     servers,
     urls: servers.map((s) => s.url),
     stop() {
-      stopping ??= Promise.all(servers.map((s) => s.stop())).then(
-        () => undefined,
-      );
+      stopping ??= Promise.all(servers.map((s) => s.stop())).then(() => undefined);
       return stopping;
     },
   };
 }
 
 /** True once every server names the same meta leader; throws a description otherwise. */
-async function metaLeaderAgreed(
-  servers: readonly NatsServer[],
-): Promise<boolean> {
+async function metaLeaderAgreed(servers: readonly NatsServer[]): Promise<boolean> {
   const leaders = await Promise.all(
-    servers.map(async (s) =>
-      field(
-        field(await getJson(`${s.monitorUrl}/jsz`), "meta_cluster"),
-        "leader",
-      ),
-    ),
+    servers.map(async (s) => field(field(await getJson(`${s.monitorUrl}/jsz`), "meta_cluster"), "leader")),
   );
   const distinct = new Set(leaders);
-  if (
-    distinct.size === 1 &&
-    typeof leaders[0] === "string" &&
-    leaders[0] !== ""
-  )
-    return true;
-  throw new Error(
-    `meta leaders per server: ${leaders.map((l, i) => `n${i + 1}=${String(l ?? "none")}`).join(", ")}`,
-  );
+  if (distinct.size === 1 && typeof leaders[0] === "string" && leaders[0] !== "") return true;
+  throw new Error(`meta leaders per server: ${leaders.map((l, i) => `n${i + 1}=${String(l ?? "none")}`).join(", ")}`);
 }
 
 /** True once every server has a route to each other one. */
 async function routesUp(servers: readonly NatsServer[]): Promise<boolean> {
   const counts = await Promise.all(
-    servers.map(async (s) =>
-      field(await getJson(`${s.monitorUrl}/routez`), "num_routes"),
-    ),
+    servers.map(async (s) => field(await getJson(`${s.monitorUrl}/routez`), "num_routes")),
   );
-  if (counts.every((c) => typeof c === "number" && c >= servers.length - 1))
-    return true;
-  throw new Error(
-    `routes per server: ${counts.map((c, i) => `n${i + 1}=${String(c)}`).join(", ")}`,
-  );
+  if (counts.every((c) => typeof c === "number" && c >= servers.length - 1)) return true;
+  throw new Error(`routes per server: ${counts.map((c, i) => `n${i + 1}=${String(c)}`).join(", ")}`);
 }
 
 function field(value: unknown, key: string): unknown {
-  return typeof value === "object" && value !== null
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
 }
 
 function isPortClash(err: unknown): boolean {

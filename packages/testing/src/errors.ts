@@ -18,8 +18,7 @@ export const TestingErrorCode = {
 } as const;
 
 /** Union of the values of {@link TestingErrorCode}. */
-export type TestingErrorCode =
-  (typeof TestingErrorCode)[keyof typeof TestingErrorCode];
+export type TestingErrorCode = (typeof TestingErrorCode)[keyof typeof TestingErrorCode];
 
 /**
  * The one error class of `@tally/testing`: a stable `code`, a message that says what to do,
@@ -32,15 +31,8 @@ export class TestingError extends Error {
   /** Log file of the nats-server involved, when there is one. */
   readonly logFile: string | undefined;
 
-  constructor(
-    code: TestingErrorCode,
-    message: string,
-    options: { cause?: unknown; logFile?: string } = {},
-  ) {
-    super(
-      message,
-      options.cause === undefined ? undefined : { cause: options.cause },
-    );
+  constructor(code: TestingErrorCode, message: string, options: { cause?: unknown; logFile?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.logFile = options.logFile;
   }

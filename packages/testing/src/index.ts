@@ -10,10 +10,5 @@ export { tempDir } from "./temp-dir.js";
 export { waitFor } from "./wait-for.js";
 
 export type { TempDir } from "./temp-dir.js";
-export type {
-  ClusterOptions,
-  NatsCluster,
-  NatsServer,
-  ServerOptions,
-} from "./types.js";
+export type { ClusterOptions, NatsCluster, NatsServer, ServerOptions } from "./types.js";
 export type { WaitForOptions } from "./wait-for.js";

@@ -2,17 +2,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TestingError, TestingErrorCode } from "./errors.js";
 import { findNatsServer } from "./find-nats-server.js";
-import {
-  renderConfig,
-  type ClusterSpec,
-  type ConfigSpec,
-} from "./server-config.js";
-import {
-  spawnServer,
-  terminate,
-  type ServerPorts,
-  type ServerProcess,
-} from "./server-process.js";
+import { renderConfig, type ClusterSpec, type ConfigSpec } from "./server-config.js";
+import { spawnServer, terminate, type ServerPorts, type ServerProcess } from "./server-process.js";
 import { tempDir, type TempDir } from "./temp-dir.js";
 import type { NatsServer, ServerOptions } from "./types.js";
 
@@ -29,30 +20,16 @@ export interface ResolvedServerOptions {
  * Fills defaults and rejects bad values, naming the option and the fix.
  * @throws {@link TestingError} `BAD_OPTION`
  */
-export function resolveServerOptions(
-  opts: ServerOptions = {},
-): ResolvedServerOptions {
-  const {
-    extraConfig = "",
-    jetstream = true,
-    storeDir,
-    port = -1,
-    debug = false,
-  } = opts;
-  if (typeof extraConfig !== "string")
-    badOption("extraConfig must be a string of nats-server config");
+export function resolveServerOptions(opts: ServerOptions = {}): ResolvedServerOptions {
+  const { extraConfig = "", jetstream = true, storeDir, port = -1, debug = false } = opts;
+  if (typeof extraConfig !== "string") badOption("extraConfig must be a string of nats-server config");
   if (typeof jetstream !== "boolean") badOption("jetstream must be a boolean");
   if (typeof debug !== "boolean") badOption("debug must be a boolean");
-  if (
-    storeDir !== undefined &&
-    (typeof storeDir !== "string" || storeDir === "")
-  ) {
+  if (storeDir !== undefined && (typeof storeDir !== "string" || storeDir === "")) {
     badOption("storeDir must be a non-empty path; leave it out for a temp dir");
   }
   if (!Number.isInteger(port) || port < -1 || port > 65535 || port === 0) {
-    badOption(
-      `port must be -1 (random) or 1..65535, got ${port}; 0 would make nats-server use 4222`,
-    );
+    badOption(`port must be -1 (random) or 1..65535, got ${port}; 0 would make nats-server use 4222`);
   }
   return { extraConfig, jetstream, storeDir, port, debug };
 }
@@ -72,9 +49,7 @@ export function badOption(message: string): never {
  * t.teardown(() => ns.stop());
  * const nc = await connect({ servers: ns.url });
  */
-export async function startServer(
-  opts: ServerOptions = {},
-): Promise<NatsServer> {
+export async function startServer(opts: ServerOptions = {}): Promise<NatsServer> {
   return launch(resolveServerOptions(opts));
 }
 
@@ -85,14 +60,9 @@ export interface MemberSpec {
 }
 
 /** Starts a server from resolved options; cluster members pass `member`. */
-export async function launch(
-  opts: ResolvedServerOptions,
-  member?: MemberSpec,
-): Promise<NatsServer> {
+export async function launch(opts: ResolvedServerOptions, member?: MemberSpec): Promise<NatsServer> {
   const bin = findNatsServer();
-  const dir = await tempDir(
-    member === undefined ? "tally-nats-" : `tally-nats-${member.serverName}-`,
-  );
+  const dir = await tempDir(member === undefined ? "tally-nats-" : `tally-nats-${member.serverName}-`);
   try {
     const storeDir = opts.storeDir ?? join(dir.path, "store");
     const portsFileDir = join(dir.path, "ports");
@@ -169,10 +139,7 @@ class LaunchedServer implements NatsServer {
     });
     this.#proc = proc;
     this.#ports = ports;
-    if (
-      this.#spec.port !== ports.client ||
-      this.#spec.httpPort !== ports.monitor
-    ) {
+    if (this.#spec.port !== ports.client || this.#spec.httpPort !== ports.monitor) {
       this.#spec = {
         ...this.#spec,
         port: ports.client,
@@ -213,8 +180,7 @@ class LaunchedServer implements NatsServer {
 
   #requirePorts(): ServerPorts {
     // Handles are only given out after a successful first start.
-    if (this.#ports === undefined)
-      throw new Error("nats-server has not started");
+    if (this.#ports === undefined) throw new Error("nats-server has not started");
     return this.#ports;
   }
 

@@ -18,8 +18,7 @@ export async function freePorts(count: number): Promise<number[]> {
           server.once("error", reject);
           server.listen(0, "127.0.0.1", () => {
             const address = server.address();
-            if (address !== null && typeof address === "object")
-              resolve(address.port);
+            if (address !== null && typeof address === "object") resolve(address.port);
             else reject(new Error("could not read the bound port"));
           });
         }),
@@ -27,11 +26,7 @@ export async function freePorts(count: number): Promise<number[]> {
     }
     return ports;
   } finally {
-    await Promise.all(
-      servers.map(
-        (s) => new Promise<void>((resolve) => s.close(() => resolve())),
-      ),
-    );
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }
 
@@ -48,11 +43,7 @@ export function getJson(url: string, timeoutMs = 2000): Promise<unknown> {
       res.on("end", () => {
         const body = Buffer.concat(chunks).toString("utf8");
         if (res.statusCode !== 200) {
-          reject(
-            new Error(
-              `GET ${url}: HTTP ${res.statusCode}: ${body.slice(0, 200)}`,
-            ),
-          );
+          reject(new Error(`GET ${url}: HTTP ${res.statusCode}: ${body.slice(0, 200)}`));
           return;
         }
         try {
@@ -62,9 +53,7 @@ export function getJson(url: string, timeoutMs = 2000): Promise<unknown> {
         }
       });
     });
-    req.on("timeout", () =>
-      req.destroy(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)),
-    );
+    req.on("timeout", () => req.destroy(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)));
     req.on("error", reject);
   });
 }

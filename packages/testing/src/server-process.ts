@@ -49,9 +49,7 @@ export interface SpawnSpec {
  * every listener is up and JetStream is enabled). On an early exit or a missing ports file it
  * kills the process and throws `SERVER_START_FAILED` with the tail of the log.
  */
-export async function spawnServer(
-  spec: SpawnSpec,
-): Promise<{ proc: ServerProcess; ports: ServerPorts }> {
+export async function spawnServer(spec: SpawnSpec): Promise<{ proc: ServerProcess; ports: ServerPorts }> {
   const args = ["-c", spec.configFile];
   if (spec.debug) args.push("-DV");
   // The log file is handed to the child as its stdout/stderr: no pipes for us to drain, and
@@ -89,10 +87,7 @@ export async function spawnServer(
   let failure: string;
   try {
     const outcome = await waitFor(
-      async () =>
-        exit !== undefined
-          ? { exit }
-          : await readPortsFile(spec.portsFileDir, proc.pid),
+      async () => (exit !== undefined ? { exit } : await readPortsFile(spec.portsFileDir, proc.pid)),
       {
         timeoutMs: START_TIMEOUT_MS,
         intervalMs: 25,
@@ -120,11 +115,7 @@ export async function spawnServer(
  * Sends `signal` and waits for the exit; escalates to SIGKILL after `graceMs`. Resolves at
  * once if the process already exited.
  */
-export async function terminate(
-  proc: ServerProcess,
-  signal: NodeJS.Signals,
-  graceMs = EXIT_GRACE_MS,
-): Promise<void> {
+export async function terminate(proc: ServerProcess, signal: NodeJS.Signals, graceMs = EXIT_GRACE_MS): Promise<void> {
   if (proc.exitInfo() !== undefined) return;
   proc.child.kill(signal);
   let timer: NodeJS.Timeout | undefined;
@@ -163,10 +154,7 @@ export async function logTail(logFile: string, maxLines = 30): Promise<string> {
 }
 
 /** Reads `<name>_<pid>.ports`; undefined while it is absent or half-written. */
-async function readPortsFile(
-  dir: string,
-  pid: number,
-): Promise<ServerPorts | undefined> {
+async function readPortsFile(dir: string, pid: number): Promise<ServerPorts | undefined> {
   // The file is named after argv[0]'s basename, which we do not want to guess (symlinks).
   const name = (await readdir(dir)).find((f) => f.endsWith(`_${pid}.ports`));
   if (name === undefined) return undefined;
@@ -178,9 +166,7 @@ async function readPortsFile(
   }
   const client = firstPort(parsed, "nats");
   const monitor = firstPort(parsed, "monitoring");
-  return client !== undefined && monitor !== undefined
-    ? { client, monitor }
-    : undefined;
+  return client !== undefined && monitor !== undefined ? { client, monitor } : undefined;
 }
 
 function firstPort(ports: unknown, key: string): number | undefined {
@@ -192,8 +178,7 @@ function firstPort(ports: unknown, key: string): number | undefined {
 }
 
 function describeExit(exit: ExitInfo): string {
-  if (exit.error !== undefined)
-    return `it could not be spawned (${exit.error.message})`;
+  if (exit.error !== undefined) return `it could not be spawned (${exit.error.message})`;
   if (exit.signal !== null) return `it was killed by ${exit.signal}`;
   return `it exited with code ${exit.code}`;
 }

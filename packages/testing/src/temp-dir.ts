@@ -27,9 +27,7 @@ export async function tempDir(prefix = "tally-"): Promise<TempDir> {
   return {
     path,
     remove() {
-      removing ??= rm(path, { recursive: true, force: true }).then(() =>
-        untrackDir(path),
-      );
+      removing ??= rm(path, { recursive: true, force: true }).then(() => untrackDir(path));
       return removing;
     },
   };

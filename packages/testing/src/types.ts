@@ -62,10 +62,7 @@ export interface NatsServer {
 }
 
 /** Options of {@link startCluster}. */
-export interface ClusterOptions extends Omit<
-  ServerOptions,
-  "port" | "storeDir"
-> {
+export interface ClusterOptions extends Omit<ServerOptions, "port" | "storeDir"> {
   /** Number of servers. @default 3 */
   size?: number;
 }

@@ -22,10 +22,7 @@ export interface WaitForOptions {
  * @example
  * const port = await waitFor(() => readPort(file), { message: "ports file", timeoutMs: 5000 });
  */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  opts: WaitForOptions = {},
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions = {}): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const intervalMs = opts.intervalMs ?? 50;
   const what = opts.message ?? "condition";
@@ -43,18 +40,12 @@ export async function waitFor<T>(
   }
 
   const deadline = Date.now() + timeoutMs;
-  let last:
-    { kind: "falsy" } | { kind: "hung" } | { kind: "error"; error: unknown } = {
-    kind: "falsy",
-  };
+  let last: { kind: "falsy" } | { kind: "hung" } | { kind: "error"; error: unknown };
   let attempts = 0;
   for (;;) {
     attempts++;
     try {
-      const outcome = await raceDeadline(
-        Promise.resolve().then(fn),
-        deadline - Date.now(),
-      );
+      const outcome = await raceDeadline(Promise.resolve().then(fn), deadline - Date.now());
       if (outcome.done && outcome.value) return outcome.value as NonNullable<T>;
       last = outcome.done ? { kind: "falsy" } : { kind: "hung" };
     } catch (error) {

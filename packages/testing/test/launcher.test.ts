@@ -4,13 +4,7 @@ import { get } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  findNatsServer,
-  startCluster,
-  startServer,
-  TestingError,
-  TestingErrorCode,
-} from "../src/index.js";
+import { findNatsServer, startCluster, startServer, TestingError, TestingErrorCode } from "../src/index.js";
 
 /** Connects to a NATS client port and returns the JSON of the INFO line the server sends. */
 function readInfo(port: number): Promise<Record<string, unknown>> {
@@ -18,9 +12,7 @@ function readInfo(port: number): Promise<Record<string, unknown>> {
     const socket = connect(port, "127.0.0.1");
     let buf = "";
     socket.setEncoding("utf8");
-    socket.setTimeout(5000, () =>
-      socket.destroy(new Error("no INFO within 5 s")),
-    );
+    socket.setTimeout(5000, () => socket.destroy(new Error("no INFO within 5 s")));
     socket.on("error", reject);
     socket.on("data", (chunk: string) => {
       buf += chunk;
@@ -149,8 +141,7 @@ test("launcher - a caller's storeDir is used and kept on stop", async (t) => {
 });
 
 test("launcher - extraConfig is appended to the config", async (t) => {
-  const mapping =
-    'mappings { "count.*.*": "tally.ev.{{partition(8,1,2)}}.{{wildcard(1)}}.{{wildcard(2)}}" }';
+  const mapping = 'mappings { "count.*.*": "tally.ev.{{partition(8,1,2)}}.{{wildcard(1)}}.{{wildcard(2)}}" }';
   const ns = await startServer({ extraConfig: mapping });
   t.teardown(() => ns.stop());
   t.true((await readFile(ns.configFile, "utf8")).includes(mapping));
@@ -158,18 +149,12 @@ test("launcher - extraConfig is appended to the config", async (t) => {
 });
 
 test("launcher - a server that fails to start reports the tail of its log", async (t) => {
-  const err = await t.throwsAsync(
-    startServer({ extraConfig: "this is { not valid config" }),
-    {
-      instanceOf: TestingError,
-    },
-  );
+  const err = await t.throwsAsync(startServer({ extraConfig: "this is { not valid config" }), {
+    instanceOf: TestingError,
+  });
   t.is(err?.code, TestingErrorCode.ServerStartFailed);
   t.regex(err?.message ?? "", /Last lines of .*nats-server\.log/);
-  t.false(
-    await exists(err?.logFile ?? "/"),
-    "the temp dir of a failed start is removed",
-  );
+  t.false(await exists(err?.logFile ?? "/"), "the temp dir of a failed start is removed");
 });
 
 test("launcher - bad options are rejected with the option's name", async (t) => {
@@ -207,13 +192,7 @@ test("launcher - a 3-node cluster agrees on one JetStream meta leader", async (t
   );
   t.is(new Set(cluster.urls).size, 3);
   const metas = await Promise.all(
-    cluster.servers.map(
-      async (s) =>
-        (await getJson(`${s.monitorUrl}/jsz`))["meta_cluster"] as Record<
-          string,
-          unknown
-        >,
-    ),
+    cluster.servers.map(async (s) => (await getJson(`${s.monitorUrl}/jsz`))["meta_cluster"] as Record<string, unknown>),
   );
   const leader = metas[0]?.["leader"];
   t.is(typeof leader, "string");
@@ -222,8 +201,7 @@ test("launcher - a 3-node cluster agrees on one JetStream meta leader", async (t
     t.is(meta["leader"], leader);
     t.is(meta["cluster_size"], 3);
   }
-  for (const s of cluster.servers)
-    t.is((await readInfo(s.port))["jetstream"], true);
+  for (const s of cluster.servers) t.is((await readInfo(s.port))["jetstream"], true);
 
   const pids = cluster.servers.map((s) => s.pid);
   await cluster.stop();

@@ -3,10 +3,7 @@ import { TestingError, TestingErrorCode, waitFor } from "../src/index.js";
 
 test("waitFor - resolves to the first truthy value", async (t) => {
   let n = 0;
-  const value = await waitFor(
-    () => (++n >= 3 ? `done after ${n}` : undefined),
-    { intervalMs: 1 },
-  );
+  const value = await waitFor(() => (++n >= 3 ? `done after ${n}` : undefined), { intervalMs: 1 });
   t.is(value, "done after 3");
 });
 
