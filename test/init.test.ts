@@ -79,3 +79,8 @@ test("init - a data dir built from another stream is refused, not mixed in", asy
   );
   t.is((err as NodeError).code, "DATA_DIR_MISMATCH");
 });
+
+test("init - deploy/tally-mappings.conf is what nats-config prints for 64 shards", async (t) => {
+  const { readFile } = await import("node:fs/promises");
+  t.is(await readFile(new URL("../deploy/tally-mappings.conf", import.meta.url), "utf8"), natsMappings(64));
+});
