@@ -47,7 +47,7 @@ const BAD: [string, Uint8Array, string][] = [
 
 test("bad input - malformed bodies are dead-lettered with their reason; valid counts stay exact", async (t) => {
   const { server, nc, shards } = await tallyServer(t);
-  const node = await inProcessNode(t, server.url);
+  const node = await inProcessNode(t, server.url, { httpPort: 0 });
   const js = jetstream(nc);
   const client = tallyClient(nc);
   let expected = 0;
@@ -88,6 +88,13 @@ test("bad input - malformed bodies are dead-lettered with their reason; valid co
     t.true(d.reason.length > 0);
     t.regex(d.subject, /^tally\.ev\.\d+\./);
   }
+  // Each reason is counted in the metric, per code.
+  const metrics = await (await fetch(`http://127.0.0.1:${node.httpPort}/metrics`)).text();
+  const byCode = new Map<string, number>();
+  for (const [, code] of badSeqs.values()) byCode.set(code, (byCode.get(code) ?? 0) + 1);
+  for (const [code, n] of byCode) t.true(metrics.includes(`tally_dead_letters_total{code="${code}"} ${n}`), code);
+  const health = await fetch(`http://127.0.0.1:${node.httpPort}/healthz`);
+  t.is(health.status, 200);
   // The node keeps counting after all that.
   const more = await client.inc("web", "home", { delta: 10 });
   t.is((await client.get("web", "home", { minSeq: more.seq })).value, expected + 10);
