@@ -1,7 +1,13 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import {
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JetStreamClient,
+} from "@nats-io/jetstream";
 import { pino, type Logger } from "pino";
 import { shardReadFilter } from "@tally/core";
 import { probeMappings, readClusterConfig, type ClusterConfig } from "./cluster-setup.js";
@@ -14,7 +20,7 @@ import { ShardActor } from "./shard-actor.js";
 import { SnapshotStore } from "./snapshot-store.js";
 
 /** Lifecycle of a node. */
-export type NodeStatus = "starting" | "running" | "closing" | "closed";
+export type NodeStatus = "starting" | "replaying" | "running" | "closing" | "closed";
 
 /** A running Tally node. */
 export interface TallyNode {
@@ -80,6 +86,7 @@ class Node implements TallyNode {
   #timer: NodeJS.Timeout | undefined;
   #http: Server | undefined;
   #closing: Promise<void> | undefined;
+  #replayMessages: ConsumerMessages | undefined;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
 
@@ -106,6 +113,7 @@ class Node implements TallyNode {
     const ctx = {
       shards: this.config.shards,
       periods: this.config.periods,
+      nc: this.#nc,
       js: jetstream(this.#nc),
       jsm: await jetstreamManager(this.#nc),
       store: this.#store,
@@ -114,12 +122,22 @@ class Node implements TallyNode {
       options: this.#opts,
     };
     for (let s = 0; s < this.config.shards; s++) this.#actors.push(new ShardActor(s, ctx));
-    await Promise.all(this.#actors.map((a) => a.start(streamLastSeq)));
+    await Promise.all(this.#actors.map((a) => a.load(streamLastSeq)));
+    // Reads are taken from now on; until its shard has replayed they wait.
     for (const actor of this.#actors) {
       this.#subs.push(
         this.#nc.subscribe(shardReadFilter(actor.shard), { callback: (_err, msg) => actor.handleRead(msg) }),
       );
     }
+    this.#status = "replaying";
+    this.#timer = setInterval(() => {
+      for (const a of this.#actors) a.snapshot().catch(() => undefined);
+    }, this.#opts.snapshotIntervalMs);
+    const started = performance.now();
+    const replayed = await this.#replay(ctx.js, streamLastSeq);
+    if (this.#status !== "replaying") return;
+    await Promise.all(this.#actors.map((a) => a.consume(streamLastSeq)));
+    this.#log.info({ events: replayed, ms: Math.round(performance.now() - started) }, "replayed the stream");
     // Read subjects the server mapping cannot route (wrong token count) still get an answer.
     for (const subject of ["count.get", "count.get.*.*.>"]) {
       this.#subs.push(
@@ -131,9 +149,6 @@ class Node implements TallyNode {
       );
     }
     await this.#nc.flush();
-    this.#timer = setInterval(() => {
-      for (const a of this.#actors) a.snapshot().catch(() => undefined);
-    }, this.#opts.snapshotIntervalMs);
     if (this.#opts.httpPort !== undefined) await this.#startHttp(this.#opts.httpPort);
     void this.#nc.closed().then((err) => {
       if (this.#status === "running") {
@@ -151,6 +166,41 @@ class Node implements TallyNode {
       },
       "node ready",
     );
+  }
+
+  /**
+   * Replays the stream from the oldest shard snapshot up to `to` through one
+   * unfiltered ordered consumer, handing each event to its shard: for the server
+   * one sequential read instead of one filtered scan per shard.
+   */
+  async #replay(js: JetStreamClient, to: number): Promise<number> {
+    const from = Math.min(...this.#actors.map((a) => a.confirmedSeq)) + 1;
+    if (from > to) return 0;
+    const consumer = await js.consumers.get(EVENTS_STREAM, {
+      filter_subjects: "tally.ev.>",
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    });
+    if ((await consumer.info(true)).num_pending === 0) return 0;
+    const messages = await consumer.consume({ max_messages: 1024 });
+    this.#replayMessages = messages;
+    let n = 0;
+    try {
+      for await (const m of messages) {
+        n++;
+        const shard = shardToken(m.subject);
+        const actor = shard === undefined ? undefined : this.#actors[shard];
+        // A subject outside the shard range reaches no shard consumer; shard 0 dead-letters it.
+        const pending = (actor ?? this.#actors[0]!).replay(m);
+        if (pending) await pending;
+        if (m.seq >= to || m.info.pending === 0 || this.#status !== "replaying") break;
+        if (n % 1024 === 0) await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.#replayMessages = undefined;
+      await messages.close().catch(() => undefined);
+    }
+    return n;
   }
 
   async #startHttp(port: number): Promise<void> {
@@ -203,6 +253,7 @@ class Node implements TallyNode {
     this.#status = "closing";
     clearInterval(this.#timer);
     for (const s of this.#subs) s.unsubscribe();
+    await this.#replayMessages?.close().catch(() => undefined);
     try {
       await Promise.all(this.#actors.map((a) => a.close()));
       this.#log.info({ shards: this.stats().map((s) => [s.shard, s.snapshotSeq]) }, "final snapshot written");
@@ -214,4 +265,11 @@ class Node implements TallyNode {
       this.#resolveClosed();
     }
   }
+}
+
+/** The shard token of `tally.ev.<shard>.<ns>.<name>`, if it is a shard number. */
+function shardToken(subject: string): number | undefined {
+  const a = subject.indexOf(".", 9);
+  const n = Number(subject.slice(9, a));
+  return a > 9 && Number.isInteger(n) && n >= 0 ? n : undefined;
 }

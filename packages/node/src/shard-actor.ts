@@ -1,4 +1,4 @@
-import { headers, type Msg } from "@nats-io/transport-node";
+import { headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import {
   DeliverPolicy,
   type Consumer,
@@ -37,6 +37,7 @@ import type { ResolvedNodeOptions } from "./options.js";
 export interface ShardActorContext {
   readonly shards: number;
   readonly periods: readonly Period[];
+  readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly store: SnapshotStore;
@@ -45,7 +46,7 @@ export interface ShardActorContext {
   readonly options: ResolvedNodeOptions;
 }
 
-type ActorStatus = "new" | "running" | "closing" | "closed";
+type ActorStatus = "new" | "replaying" | "running" | "closing" | "closed";
 
 interface Waiter {
   /** Stream sequence the reply must reflect. */
@@ -83,9 +84,6 @@ export class ShardActor {
   #applied = 0;
   #waiters: Waiter[] = [];
   #probing = false;
-  /** Consumer name and delivery sequence of the last processed message. */
-  #lastConsumer = "";
-  #lastDelivery = 0;
   #progress: (() => void)[] = [];
 
   constructor(shard: number, ctx: ShardActorContext) {
@@ -94,24 +92,57 @@ export class ShardActor {
     this.#counts = new ShardCounts(ctx.periods);
   }
 
-  /** Loads the snapshot, then consumes the stream from the next sequence. */
-  async start(streamLastSeq: number): Promise<void> {
+  /**
+   * Loads the snapshot. Until {@link consume} the shard is replaying: reads wait
+   * (as if they asked for `minSeq = streamLastSeq`) instead of seeing old values.
+   */
+  async load(streamLastSeq: number): Promise<void> {
     const snap = await this.#ctx.store.loadShard(this.shard);
     for (const e of snap.entries) this.#counts.load(e);
     this.#processedSeq = snap.seq;
     this.#snapshotSeq = snap.seq;
     this.#caughtUpTo = snap.seq;
     this.#readyTarget = streamLastSeq;
+    this.#status = "replaying";
+  }
+
+  /** Every event of this shard with sequence ≤ this is reflected in its counts. */
+  get confirmedSeq(): number {
+    return this.#confirmedSeq();
+  }
+
+  /**
+   * Applies one event from the node's start-up replay (one unfiltered consumer
+   * for all shards, much cheaper for the server than one filtered consumer each).
+   * Returns a promise only when the event had to be dead-lettered.
+   */
+  replay(m: JsMsg): Promise<void> | undefined {
+    if (m.seq <= this.#confirmedSeq()) return undefined;
+    return this.#process(m);
+  }
+
+  /**
+   * Ends the replay: every event of this shard up to `seq` has been seen. Then
+   * consumes the shard's own events from the next sequence and serves reads.
+   */
+  async consume(replayedTo: number): Promise<void> {
+    this.#caughtUpTo = Math.max(this.#caughtUpTo, replayedTo);
+    const from = this.#confirmedSeq() + 1;
     this.#consumer = await this.#ctx.js.consumers.get(EVENTS_STREAM, {
       filter_subjects: shardEventFilter(this.shard),
-      ...(snap.seq > 0
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: snap.seq + 1 }
-        : { deliver_policy: DeliverPolicy.All }),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
     });
     this.#messages = await this.#consumer.consume({ max_messages: this.#ctx.options.pullBatch });
+    if (this.#status !== "replaying") {
+      // closed while starting
+      await this.#messages.close();
+      return;
+    }
     this.#status = "running";
     this.#loop = this.#run(this.#messages);
-    if (this.#readyTarget > this.#caughtUpTo) this.#kickProbe();
+    this.#flushWaiters();
+    if (this.#waiters.length > 0) this.#kickProbe();
   }
 
   /** Plain figures for metrics and status. */
@@ -127,17 +158,23 @@ export class ShardActor {
   }
 
   async #run(messages: ConsumerMessages): Promise<void> {
+    let n = 0;
     try {
       for await (const m of messages) {
-        await this.#process(m);
+        const pending = this.#process(m);
+        if (pending) await pending;
         if (this.#status !== "running") break;
+        // Let reads and other shards in: buffered messages would otherwise be
+        // drained in one go of microtasks.
+        if (++n % 128 === 0) await new Promise((r) => setImmediate(r));
       }
     } catch (err) {
       if (this.#status === "running") this.#ctx.log.error({ err, shard: this.shard }, "shard consumer failed");
     }
   }
 
-  async #process(m: JsMsg): Promise<void> {
+  /** Applies (or dead-letters) one event; a promise only for the dead-letter path. */
+  #process(m: JsMsg): Promise<void> | undefined {
     try {
       this.#apply(m);
       this.#applied++;
@@ -146,11 +183,14 @@ export class ShardActor {
         err instanceof TallyError
           ? err
           : new TallyError("INTERNAL", `unexpected error applying event: ${String(err)}`, { cause: err });
-      await this.#deadLetter(m, e);
+      return this.#deadLetter(m, e).then(() => this.#processed(m.seq));
     }
-    this.#processedSeq = m.seq;
-    this.#lastConsumer = m.info.consumer;
-    this.#lastDelivery = m.info.deliverySequence;
+    this.#processed(m.seq);
+    return undefined;
+  }
+
+  #processed(seq: number): void {
+    this.#processedSeq = seq;
     if (++this.#sinceSnapshot >= this.#ctx.options.snapshotEvents) this.snapshot().catch(() => undefined);
     if (this.#waiters.length > 0) this.#flushWaiters();
     if (this.#progress.length > 0) {
@@ -203,7 +243,7 @@ export class ShardActor {
         });
         return;
       } catch (pubErr) {
-        if (this.#status !== "running") throw pubErr;
+        if (this.#status !== "running" && this.#status !== "replaying") throw pubErr;
         this.#ctx.log.error(
           { err: pubErr, shard: this.shard, seq: m.seq, attempt },
           "dead-letter publish failed; retrying",
@@ -218,8 +258,8 @@ export class ShardActor {
     if (!msg.reply) return;
     let ns: string, name: string, req: ReadRequest;
     try {
-      if (this.#status !== "running")
-        throw new RequestError("NOT_READY", `shard ${this.shard} is not serving (node ${this.#status})`, {
+      if (this.#status !== "running" && this.#status !== "replaying")
+        throw new RequestError("NOT_READY", `shard ${this.shard} is not serving (${this.#status})`, {
           retryable: true,
         });
       ({ ns, name } = parseStoredReadSubject(msg.subject));
@@ -311,47 +351,52 @@ export class ShardActor {
   }
 
   /**
-   * Proves how far this shard is caught up: a sequence L read from the stream
-   * *before* the consumer reports nothing pending means every event of this
-   * shard up to L has been delivered; once those are processed, `caughtUpTo = L`.
+   * Proves how far this shard is caught up when a read waits for a sequence it
+   * has not processed: with L the stream's last sequence, read *first*, and F the
+   * first event of this shard after the processed sequence, every event of this
+   * shard below min(F, L + 1) is processed. Two cheap requests; the consumer's own
+   * info is avoided, as nats-server 2.9 counts its pending messages by scanning.
    */
   #kickProbe(): void {
-    if (this.#probing) return;
+    if (this.#probing || this.#status !== "running") return;
     this.#probing = true;
     this.#probeLoop()
       .catch((err: unknown) => this.#ctx.log.warn({ err, shard: this.shard }, "catch-up probe failed"))
       .finally(() => {
         this.#probing = false;
-        if (this.#status === "running" && (this.#waiters.length > 0 || this.#readyTarget > 0)) {
-          setTimeout(() => this.#kickProbe(), 50).unref();
-        }
+        if (this.#status === "running" && this.#waiters.length > 0) setTimeout(() => this.#kickProbe(), 50).unref();
       });
   }
 
   async #probeLoop(): Promise<void> {
-    while (this.#status === "running" && (this.#waiters.length > 0 || this.#readyTarget > this.#confirmedSeq())) {
-      const stream = await this.#ctx.jsm.streams.info(EVENTS_STREAM);
-      const last = stream.state.last_seq;
-      const consumer = this.#consumer;
-      if (!consumer) return;
-      const info = await consumer.info(false);
-      if (info.num_pending === 0) {
-        // Delivered-but-unprocessed messages are told apart by the consumer's own
-        // delivery sequence: a filtered consumer's stream cursor runs past them.
-        const delivered = () =>
-          info.delivered.consumer_seq === 0 ||
-          (this.#lastConsumer === info.name && this.#lastDelivery >= info.delivered.consumer_seq);
-        await this.#until(delivered, 1000);
-        if (delivered()) {
-          this.#caughtUpTo = Math.max(this.#caughtUpTo, last);
-          this.#flushWaiters();
-          if (this.#waiters.every((w) => w.need > last)) return;
-        }
-      } else {
-        const seq = this.#processedSeq;
-        await this.#until(() => this.#processedSeq > seq, 50);
+    while (this.#status === "running" && this.#waiters.length > 0) {
+      const need = Math.max(...this.#waiters.map((w) => w.need));
+      const last = (await this.#ctx.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+      const from = this.#confirmedSeq() + 1;
+      const next = await this.#nextEventSeq(from);
+      const bound = next === undefined ? last : Math.min(last, next - 1);
+      if (bound > this.#caughtUpTo) {
+        this.#caughtUpTo = bound;
+        this.#flushWaiters();
       }
+      if (this.#waiters.every((w) => w.need > last)) return; // beyond the stream: they time out
+      // Events of this shard ≤ need are still on their way: let the consumer work.
+      const seq = this.#processedSeq;
+      await this.#until(() => this.#processedSeq > seq && this.#processedSeq >= Math.min(need, next ?? need), 100);
     }
+  }
+
+  /** Sequence of the first event of this shard at or after `seq`, if any. */
+  async #nextEventSeq(seq: number): Promise<number | undefined> {
+    const reply = await this.#ctx.nc.request(
+      `$JS.API.STREAM.MSG.GET.${EVENTS_STREAM}`,
+      JSON.stringify({ seq, next_by_subj: shardEventFilter(this.shard) }),
+      { timeout: 5000 },
+    );
+    const r = reply.json<{ message?: { seq: number }; error?: { code: number; description: string } }>();
+    if (r.message) return r.message.seq;
+    if (r.error?.code === 404) return undefined;
+    throw new Error(`stream message lookup failed: ${r.error?.description ?? "unexpected reply"}`);
   }
 
   #until(cond: () => boolean, timeoutMs: number): Promise<void> {
@@ -377,7 +422,7 @@ export class ShardActor {
   /** Writes changed counts and the processed sequence to LevelDB in one batch. */
   snapshot(): Promise<void> {
     if (this.#snapshotting) return this.#snapshotting;
-    const seq = this.#processedSeq;
+    const seq = this.#confirmedSeq();
     if (seq === this.#snapshotSeq && this.#retryEntries.length === 0) return Promise.resolve();
     const entries = this.#retryEntries.concat(this.#counts.takeDirty());
     this.#retryEntries = [];
@@ -406,7 +451,7 @@ export class ShardActor {
   /** Stops consuming, answers waiting reads with a retryable error, writes a final snapshot. */
   async close(): Promise<void> {
     if (this.#status === "closed" || this.#status === "closing") return;
-    const wasRunning = this.#status === "running";
+    const wasActive = this.#status === "running" || this.#status === "replaying";
     this.#status = "closing";
     for (const w of this.#waiters) {
       clearTimeout(w.timer);
@@ -417,7 +462,7 @@ export class ShardActor {
     }
     this.#waiters = [];
     for (const fn of this.#progress.splice(0)) fn();
-    if (wasRunning) {
+    if (wasActive) {
       await this.#messages?.close();
       await this.#loop;
       await this.#snapshotting?.catch(() => undefined);
