@@ -31,6 +31,7 @@ export type { StoredKey, SubjectOptions, TokenKind } from "./subject.js";
 export { decodeName, encodeName } from "./name-encoding.js";
 
 export { DEFAULT_SHARDS, MAX_SHARDS, assertShardCount, fnv1a32, shardOf } from "./partition.js";
+export { assignShards, balanceShards, rendezvousOwner, rendezvousScore } from "./assignment.js";
 
 export {
   DEFAULT_PERIODS,

@@ -1,0 +1,98 @@
+import { fnv1a32 } from "./partition.js";
+
+const encoder = new TextEncoder();
+
+/**
+ * Rendezvous (highest-random-weight) score of a member for a shard. FNV-1a alone
+ * clusters for similar inputs (`node-1`, `node-2`), so the hash is finished with
+ * murmur3's fmix32 avalanche.
+ */
+export function rendezvousScore(member: string, shard: number): number {
+  let h = fnv1a32(encoder.encode(`${member}\u0000${shard}`));
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The member that owns `shard` among `members` (highest score; ties by name); undefined if none. */
+export function rendezvousOwner(shard: number, members: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = -1;
+  for (const m of members) {
+    const s = rendezvousScore(m, shard);
+    if (s > bestScore || (s === bestScore && best !== undefined && m < best)) {
+      best = m;
+      bestScore = s;
+    }
+  }
+  return best;
+}
+
+/**
+ * Owner of every shard 0..shards-1. A member joining takes about shards/(N+1)
+ * shards, each from whichever member had it; no other shard moves.
+ */
+export function assignShards(shards: number, members: readonly string[]): (string | undefined)[] {
+  return Array.from({ length: shards }, (_, s) => rendezvousOwner(s, members));
+}
+
+/**
+ * Balanced assignment that moves as few shards as possible from `current`: each
+ * live member ends with ⌊P/N⌋ or ⌈P/N⌉ shards; shards of departed members and the
+ * surplus of over-full members go to under-full ones, each shard to the member that
+ * scores highest for it. A join therefore moves ⌊P/(N+1)⌋ or ⌈P/(N+1)⌉ shards, all
+ * to the new member, and a leave moves only the departed member's shards.
+ */
+export function balanceShards(
+  shards: number,
+  members: readonly string[],
+  current: readonly (string | undefined)[] = [],
+): (string | undefined)[] {
+  const live = [...new Set(members)].sort();
+  if (live.length === 0) return new Array<string | undefined>(shards).fill(undefined);
+  const owned = new Map<string, number[]>(live.map((m) => [m, []]));
+  const pool: number[] = [];
+  for (let s = 0; s < shards; s++) {
+    const o = current[s];
+    const list = o === undefined ? undefined : owned.get(o);
+    if (list) list.push(s);
+    else pool.push(s);
+  }
+  // Quotas: the members holding most get the ⌈P/N⌉ seats, so fewer shards move.
+  const base = Math.floor(shards / live.length);
+  let extra = shards % live.length;
+  const quota = new Map<string, number>();
+  for (const m of [...live].sort((a, b) => owned.get(b)!.length - owned.get(a)!.length || (a < b ? -1 : 1))) {
+    quota.set(m, base + (extra > 0 ? 1 : 0));
+    if (extra > 0) extra--;
+  }
+  for (const m of live) {
+    const list = owned.get(m)!;
+    const q = quota.get(m)!;
+    if (list.length > q) {
+      // Give up the shards this member scores lowest for.
+      list.sort((a, b) => rendezvousScore(m, b) - rendezvousScore(m, a));
+      pool.push(...list.splice(q));
+    }
+  }
+  const out = new Array<string | undefined>(shards).fill(undefined);
+  for (const [m, list] of owned) for (const s of list) out[s] = m;
+  for (const s of pool) {
+    let best: string | undefined;
+    let bestScore = -1;
+    for (const m of live) {
+      if (owned.get(m)!.length >= quota.get(m)!) continue;
+      const sc = rendezvousScore(m, s);
+      if (sc > bestScore) {
+        best = m;
+        bestScore = sc;
+      }
+    }
+    out[s] = best;
+    owned.get(best!)!.push(s);
+  }
+  return out;
+}
