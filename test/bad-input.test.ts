@@ -108,3 +108,49 @@ test("bad input - a publish on a subject no stream captures gets no responders, 
     await t.throwsAsync(js.publish(subject, u8("1")), undefined, subject);
   }
 });
+
+test("bad input - an invalid body near max_payload is dead-lettered (truncated) and never stalls its shard", async (t) => {
+  const { server, nc } = await tallyServer(t);
+  await inProcessNode(t, server.url);
+  const js = jetstream(nc);
+  const huge = new Uint8Array(900 * 1024).fill(0x78);
+  const bad = await js.publish("count.web.home", huge);
+  const good = await js.publish("count.web.home", u8("3"));
+  t.is((await tallyClient(nc).get("web", "home", { minSeq: good.seq })).value, 3);
+  const [d] = await waitFor(async () => {
+    const list = await listDeadLetters(nc);
+    return list.length > 0 ? list : undefined;
+  });
+  t.is(d!.seq, bad.seq);
+  t.is(d!.code, "BAD_BODY");
+  t.is(d!.body.length, 4096);
+});
+
+test("bad input - stray internal subjects are refused, wrong-shard reads get an error", async (t) => {
+  const { server, nc, shards } = await tallyServer(t);
+  await inProcessNode(t, server.url);
+  const js = jetstream(nc);
+  for (const subject of [`tally.ev.${shards}.web.home`, "tally.ev.x", "tally.ev.04.web.home", "tally.ev.1.a.b.c"]) {
+    await t.throwsAsync(js.publish(subject, u8("1")), undefined, subject);
+  }
+  const a = await tallyClient(nc).inc("web", "home", { delta: 7 });
+  t.is((await tallyClient(nc).get("web", "home", { minSeq: a.seq })).value, 7);
+  const wrong = (shardOf("web", "home", shards) + 1) % shards;
+  const r = (await nc.request(`tally.rd.${wrong}.web.home`, "", { timeout: 2000 })).json<{ error: { code: string } }>();
+  t.is(r.error.code, "BAD_REQUEST");
+});
+
+test("bad input - the client refuses a bad event time before publishing", async (t) => {
+  const { server, nc } = await tallyServer(t);
+  await inProcessNode(t, server.url);
+  const client = tallyClient(nc);
+  for (const [ts, code] of [
+    [new Date(NaN), "BAD_TS"],
+    ["yesterday", "BAD_TS"],
+    [-5, "TS_OUT_OF_RANGE"],
+  ] as const) {
+    const err = await t.throwsAsync(client.inc("web", "home", { ts }));
+    t.is((err as { code?: string }).code, code, String(ts));
+  }
+  t.is((await client.get("web", "home")).value, 0);
+});

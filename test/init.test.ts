@@ -84,3 +84,22 @@ test("init - deploy/tally-mappings.conf is what nats-config prints for 64 shards
   const { readFile } = await import("node:fs/promises");
   t.is(await readFile(new URL("../deploy/tally-mappings.conf", import.meta.url), "utf8"), natsMappings(64));
 });
+
+test("init - a node that fails to start releases everything (no hang, data dir reusable)", async (t) => {
+  const { server } = await tallyServer(t, { shards: 16 });
+  const dir = await tempDir();
+  t.teardown(() => dir.remove());
+  const { createServer } = await import("node:net");
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+  t.teardown(() => new Promise<void>((r) => busy.close(() => r())));
+  const port = (busy.address() as { port: number }).port;
+  await t.throwsAsync(
+    startNode({ connection: { servers: server.url }, dataDir: dir.path, httpPort: port, logLevel: "fatal" }),
+    { message: /EADDRINUSE/ },
+  );
+  // The data dir lock was released and the node's timers stopped: a new node starts on it.
+  const node = await startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "fatal" });
+  await node.close();
+  t.is(node.status, "closed");
+});

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_SHARDS, parsePeriods, TallyError, type Period } from "@tally/core";
-import { initCluster, listDeadLetters, natsMappings, startNode } from "@tally/node";
+import { initCluster, listDeadLetters, natsMappings, startNode, type TallyNode } from "@tally/node";
 import { tallyClient } from "@tally/client";
 import { connectionOptions, connectOnce, type ConnectionFlags } from "./connection.js";
 import { runDev } from "./dev.js";
@@ -104,7 +104,15 @@ program
       readWait: number;
       logLevel: string;
     }) => {
-      const node = await startNode({
+      // Handlers first: a stop asked for during start-up replay is honoured once it ends.
+      const run: { node?: TallyNode; stopAsked: boolean } = { stopAsked: false };
+      const stop = () => {
+        run.stopAsked = true;
+        run.node?.close().catch((err: unknown) => process.stderr.write(`tally: close failed: ${String(err)}\n`));
+      };
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+      const node = (run.node = await startNode({
         connection: connectionOptions(flags()),
         dataDir: o.data,
         ...(o.id ? { id: o.id } : {}),
@@ -113,10 +121,8 @@ program
         snapshotEvents: o.snapshotEvents,
         readWaitMs: o.readWait,
         logLevel: o.logLevel,
-      });
-      const stop = () => void node.close();
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      }));
+      if (run.stopAsked) stop();
       await node.closed();
     },
   );

@@ -1,6 +1,6 @@
 import { errors, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, JetStreamError, type JetStreamClient } from "@nats-io/jetstream";
-import { encodeName, eventSubject, readSubject, type Period, type SeriesReply, type ValueReply } from "@tally/core";
+import { encodeName, eventSubject, parseTime, readSubject, type Period, type SeriesReply, type ValueReply } from "@tally/core";
 import { ClientError, RETRYABLE_CODES } from "./errors.js";
 
 /** Options of {@link tallyClient}. */
@@ -91,6 +91,8 @@ class Client implements TallyClient {
   async inc(ns: string, name: string, opts: IncOptions = {}): Promise<IncResult> {
     const subject = eventSubject(ns, encodeName(name));
     const delta = opts.delta ?? 1;
+    // Checked here so a bad time is an error now, not an acked event dead-lettered later.
+    if (opts.ts !== undefined) parseTime(opts.ts instanceof Date ? opts.ts.getTime() : opts.ts, "ts");
     if (!Number.isSafeInteger(delta)) throw new ClientError("BAD_DELTA", `delta must be a safe integer, got ${delta}`);
     const body =
       opts.ts !== undefined
@@ -144,6 +146,7 @@ class Client implements TallyClient {
         }
       } catch (err) {
         if (err instanceof ClientError && !err.retryable) throw err;
+        if (this.#nc.isClosed()) throw err;
         const noResp = isNoResponders(err);
         last = new ClientError(
           noResp ? "NO_RESPONDERS" : "TIMEOUT",

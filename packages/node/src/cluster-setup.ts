@@ -76,7 +76,14 @@ export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): P
   const dedupNs = (opts.dedupWindowMs ?? 120_000) * 1_000_000;
   await ensureStream(
     jsm,
-    { name: EVENTS_STREAM, subjects: ["tally.ev.>"], num_replicas: replicas, duplicate_window: dedupNs },
+    {
+      name: EVENTS_STREAM,
+      // Exactly the subjects some shard consumes, so a stray publish on tally.ev.*
+      // gets "no responders" instead of being stored where no shard would see it.
+      subjects: Array.from({ length: shards }, (_, s) => `tally.ev.${s}.*.*`),
+      num_replicas: replicas,
+      duplicate_window: dedupNs,
+    },
     created,
     existing,
   );
@@ -111,8 +118,13 @@ async function ensureStream(
     created.push(`stream ${cfg.name}`);
     return;
   }
-  if (info.config.num_replicas !== cfg.num_replicas) {
-    await jsm.streams.update(cfg.name, { ...info.config, num_replicas: cfg.num_replicas });
+  const subjectsDiffer = (info.config.subjects ?? []).join(",") !== (cfg.subjects ?? []).join(",");
+  if (info.config.num_replicas !== cfg.num_replicas || subjectsDiffer) {
+    await jsm.streams.update(cfg.name, {
+      ...info.config,
+      num_replicas: cfg.num_replicas,
+      subjects: cfg.subjects ?? [],
+    });
   }
   existing.push(`stream ${cfg.name}`);
 }

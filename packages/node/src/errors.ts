@@ -10,6 +10,7 @@ export const NodeErrorCode = {
   CONFIG_MISMATCH: "CONFIG_MISMATCH",
   BAD_OPTION: "BAD_OPTION",
   NODE_CLOSED: "NODE_CLOSED",
+  REPLAY_FAILED: "REPLAY_FAILED",
 } as const;
 export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode];
 

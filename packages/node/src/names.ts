@@ -16,4 +16,6 @@ export const DlqHeader = {
   subject: "Tally-Source-Subject",
   seq: "Tally-Source-Seq",
   time: "Tally-Source-Time",
+  /** Size of the original body; the record holds at most its first 4096 bytes. */
+  bytes: "Tally-Body-Bytes",
 } as const;

@@ -63,7 +63,13 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
       streamCreated: stream.created,
     });
     const node = new Node(opts, log, nc, store, config);
-    await node.start(stream.state.last_seq);
+    try {
+      await node.start(stream.state.last_seq);
+    } catch (err) {
+      // Stops timers, subscriptions and shards, so a failed start exits instead of hanging.
+      await node.close().catch(() => undefined);
+      throw err;
+    }
     return node;
   } catch (err) {
     await nc?.close().catch(() => undefined);
@@ -153,7 +159,7 @@ class Node implements TallyNode {
     void this.#nc.closed().then((err) => {
       if (this.#status === "running") {
         this.#log.error({ err }, "NATS connection closed; stopping node");
-        void this.close();
+        this.close().catch((e: unknown) => this.#log.error({ err: e }, "close failed"));
       }
     });
     this.#status = "running";
@@ -185,20 +191,31 @@ class Node implements TallyNode {
     const messages = await consumer.consume({ max_messages: 1024 });
     this.#replayMessages = messages;
     let n = 0;
+    let reached = from - 1;
     try {
       for await (const m of messages) {
         n++;
+        reached = m.seq;
         const shard = shardToken(m.subject);
         const actor = shard === undefined ? undefined : this.#actors[shard];
         // A subject outside the shard range reaches no shard consumer; shard 0 dead-letters it.
         const pending = (actor ?? this.#actors[0]!).replay(m);
         if (pending) await pending;
-        if (m.seq >= to || m.info.pending === 0 || this.#status !== "replaying") break;
+        if (m.seq >= to || m.info.pending === 0 || this.#status !== "replaying") {
+          reached = to; // pending 0: nothing of the stream up to `to` is left
+          break;
+        }
         if (n % 1024 === 0) await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.#replayMessages = undefined;
       await messages.close().catch(() => undefined);
+    }
+    if (reached < to && this.#status === "replaying") {
+      throw new NodeError(
+        "REPLAY_FAILED",
+        `start-up replay stopped at sequence ${reached} of ${to} (connection lost?)`,
+      );
     }
     return n;
   }
@@ -215,7 +232,7 @@ class Node implements TallyNode {
           (err: unknown) => send(500, "text/plain", String(err)),
         );
       } else if (req.url === "/healthz") {
-        const ok = this.#status === "running";
+        const ok = this.#status === "running" && this.stats().every((s) => s.ready);
         send(ok ? 200 : 503, "application/json", JSON.stringify({ status: this.#status }));
       } else if (req.url === "/status") {
         send(
@@ -255,8 +272,14 @@ class Node implements TallyNode {
     for (const s of this.#subs) s.unsubscribe();
     await this.#replayMessages?.close().catch(() => undefined);
     try {
-      await Promise.all(this.#actors.map((a) => a.close()));
-      this.#log.info({ shards: this.stats().map((s) => [s.shard, s.snapshotSeq]) }, "final snapshot written");
+      // Every shard gets its final snapshot even if another's fails.
+      const results = await Promise.allSettled(this.#actors.map((a) => a.close()));
+      const failed = results.filter((r) => r.status === "rejected");
+      if (failed.length > 0) {
+        this.#log.error({ err: failed[0]!.reason, failed: failed.length }, "final snapshot failed for some shards");
+      } else {
+        this.#log.info({ shards: this.stats().map((s) => [s.shard, s.snapshotSeq]) }, "final snapshot written");
+      }
     } finally {
       await new Promise<void>((r) => (this.#http ? this.#http.close(() => r()) : r()));
       await this.#store.close();

@@ -14,6 +14,7 @@ import {
   bucketKey,
   decodeEvent,
   EventError,
+  MAX_EVENT_BYTES,
   isReservedNamespace,
   parseReadRequest,
   parseStoredEventSubject,
@@ -84,6 +85,8 @@ export class ShardActor {
   #applied = 0;
   #waiters: Waiter[] = [];
   #probing = false;
+  /** False while the shard's consumer is being reopened. */
+  #healthy = true;
   #progress: (() => void)[] = [];
 
   constructor(shard: number, ctx: ShardActorContext) {
@@ -127,22 +130,44 @@ export class ShardActor {
    */
   async consume(replayedTo: number): Promise<void> {
     this.#caughtUpTo = Math.max(this.#caughtUpTo, replayedTo);
-    const from = this.#confirmedSeq() + 1;
-    this.#consumer = await this.#ctx.js.consumers.get(EVENTS_STREAM, {
-      filter_subjects: shardEventFilter(this.shard),
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: from,
-    });
-    this.#messages = await this.#consumer.consume({ max_messages: this.#ctx.options.pullBatch });
+    await this.#openConsumer();
     if (this.#status !== "replaying") {
       // closed while starting
-      await this.#messages.close();
+      await this.#messages?.close();
       return;
     }
     this.#status = "running";
-    this.#loop = this.#run(this.#messages);
+    this.#loop = this.#supervise();
     this.#flushWaiters();
     if (this.#waiters.length > 0) this.#kickProbe();
+  }
+
+  async #openConsumer(): Promise<void> {
+    this.#consumer = await this.#ctx.js.consumers.get(EVENTS_STREAM, {
+      filter_subjects: shardEventFilter(this.shard),
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: this.#confirmedSeq() + 1,
+    });
+    this.#messages = await this.#consumer.consume({ max_messages: this.#ctx.options.pullBatch });
+  }
+
+  /** Runs the consumer loop; if the consumer gives up (e.g. a long JetStream outage), reopens it. */
+  async #supervise(): Promise<void> {
+    for (let attempt = 0; this.#status === "running"; attempt++) {
+      await this.#run(this.#messages!);
+      if (this.#status !== "running") return;
+      this.#healthy = false;
+      this.#ctx.log.error({ shard: this.shard, attempt }, "shard consumer stopped; reopening it");
+      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+      if (this.#status !== "running") return;
+      try {
+        await this.#openConsumer();
+        this.#healthy = true;
+        attempt = -1;
+      } catch (err) {
+        this.#ctx.log.error({ err, shard: this.shard }, "reopening the shard consumer failed");
+      }
+    }
   }
 
   /** Plain figures for metrics and status. */
@@ -152,7 +177,7 @@ export class ShardActor {
       applied: this.#applied,
       processedSeq: this.#processedSeq,
       snapshotSeq: this.#snapshotSeq,
-      ready: this.#confirmedSeq() >= this.#readyTarget,
+      ready: this.#status === "running" && this.#healthy && this.#confirmedSeq() >= this.#readyTarget,
       entries: this.#counts.entries,
     };
   }
@@ -228,6 +253,10 @@ export class ShardActor {
     h.set(DlqHeader.subject, m.subject);
     h.set(DlqHeader.seq, String(m.seq));
     h.set(DlqHeader.time, new Date(storedTimeMs(m)).toISOString());
+    h.set(DlqHeader.bytes, String(m.data.length));
+    // Valid bodies are small; a huge invalid one is kept only in part, so the
+    // record always fits under the server's max_payload.
+    let body = m.data.length > MAX_EVENT_BYTES ? m.data.subarray(0, MAX_EVENT_BYTES) : m.data;
     this.#ctx.metrics.deadLetters.inc({ code: err.code });
     this.#ctx.log.warn(
       { shard: this.shard, seq: m.seq, subject: m.subject, code: err.code, reason: err.message },
@@ -236,7 +265,7 @@ export class ShardActor {
     for (let attempt = 0; ; attempt++) {
       try {
         // The msg id makes a replay after a crash re-record it once, not twice.
-        await this.#ctx.js.publish(`tally.dlq.${this.shard}`, m.data, {
+        await this.#ctx.js.publish(`tally.dlq.${this.shard}`, body, {
           headers: h,
           msgID: `dlq-${m.seq}`,
           expect: { streamName: DLQ_STREAM },
@@ -244,6 +273,9 @@ export class ShardActor {
         return;
       } catch (pubErr) {
         if (this.#status !== "running" && this.#status !== "replaying") throw pubErr;
+        // A record the server refuses as such will never fit: keep the reason, drop the body.
+        if (pubErr instanceof Error && /max_payload|payload/i.test(pubErr.message) && body.length > 0)
+          body = new Uint8Array(0);
         this.#ctx.log.error(
           { err: pubErr, shard: this.shard, seq: m.seq, attempt },
           "dead-letter publish failed; retrying",
@@ -262,7 +294,11 @@ export class ShardActor {
         throw new RequestError("NOT_READY", `shard ${this.shard} is not serving (${this.#status})`, {
           retryable: true,
         });
-      ({ ns, name } = parseStoredReadSubject(msg.subject));
+      let shard: number;
+      ({ shard, ns, name } = parseStoredReadSubject(msg.subject));
+      if (shard !== this.shard || shardOf(ns, name, this.#ctx.shards) !== this.shard) {
+        throw new RequestError("BAD_REQUEST", `${ns}.${name} is not on shard ${shard}: read count.get.<ns>.<name>`);
+      }
       if (isReservedNamespace(ns)) throw new RequestError("BAD_REQUEST", `namespace ${ns} is reserved`);
       req = parseReadRequest(msg.data, Date.now());
       if (req.period !== "all" && !this.#ctx.periods.includes(req.period)) {
@@ -370,7 +406,7 @@ export class ShardActor {
 
   async #probeLoop(): Promise<void> {
     while (this.#status === "running" && this.#waiters.length > 0) {
-      const need = Math.max(...this.#waiters.map((w) => w.need));
+      const need = this.#waiters.reduce((max, w) => Math.max(max, w.need), 0);
       const last = (await this.#ctx.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
       const from = this.#confirmedSeq() + 1;
       const next = await this.#nextEventSeq(from);
