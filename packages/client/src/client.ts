@@ -1,6 +1,14 @@
 import { errors, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, JetStreamError, type JetStreamClient } from "@nats-io/jetstream";
-import { encodeName, eventSubject, parseTime, readSubject, type Period, type SeriesReply, type ValueReply } from "@tally/core";
+import {
+  encodeName,
+  eventSubject,
+  parseTime,
+  readSubject,
+  type Period,
+  type SeriesReply,
+  type ValueReply,
+} from "@tally/core";
 import { ClientError, RETRYABLE_CODES } from "./errors.js";
 
 /** Options of {@link tallyClient}. */
