@@ -28,7 +28,12 @@ export async function runDev(o: DevOptions): Promise<void> {
     await server?.stop();
   };
   try {
-    server = await startServer({ port: o.port, storeDir: join(dir, "nats"), extraConfig: natsMappings(o.shards) });
+    server = await startServer({
+      port: o.port,
+      workDir: dir,
+      storeDir: join(dir, "nats"),
+      extraConfig: natsMappings(o.shards),
+    });
     const nc = await connect({ servers: server.url });
     await initCluster(nc, { shards: o.shards, ...(o.periods ? { periods: o.periods } : {}) });
     await nc.close();

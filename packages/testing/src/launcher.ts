@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TestingError, TestingErrorCode } from "./errors.js";
 import { findNatsServer } from "./find-nats-server.js";
@@ -12,6 +12,7 @@ export interface ResolvedServerOptions {
   extraConfig: string;
   jetstream: boolean;
   storeDir: string | undefined;
+  workDir: string | undefined;
   port: number;
   debug: boolean;
 }
@@ -21,17 +22,20 @@ export interface ResolvedServerOptions {
  * @throws {@link TestingError} `BAD_OPTION`
  */
 export function resolveServerOptions(opts: ServerOptions = {}): ResolvedServerOptions {
-  const { extraConfig = "", jetstream = true, storeDir, port = -1, debug = false } = opts;
+  const { extraConfig = "", jetstream = true, storeDir, workDir, port = -1, debug = false } = opts;
   if (typeof extraConfig !== "string") badOption("extraConfig must be a string of nats-server config");
   if (typeof jetstream !== "boolean") badOption("jetstream must be a boolean");
   if (typeof debug !== "boolean") badOption("debug must be a boolean");
   if (storeDir !== undefined && (typeof storeDir !== "string" || storeDir === "")) {
     badOption("storeDir must be a non-empty path; leave it out for a temp dir");
   }
+  if (workDir !== undefined && (typeof workDir !== "string" || workDir === "")) {
+    badOption("workDir must be a non-empty path; leave it out for a temp dir");
+  }
   if (!Number.isInteger(port) || port < -1 || port > 65535 || port === 0) {
     badOption(`port must be -1 (random) or 1..65535, got ${port}; 0 would make nats-server use 4222`);
   }
-  return { extraConfig, jetstream, storeDir, port, debug };
+  return { extraConfig, jetstream, storeDir, workDir, port, debug };
 }
 
 export function badOption(message: string): never {
@@ -62,12 +66,14 @@ export interface MemberSpec {
 /** Starts a server from resolved options; cluster members pass `member`. */
 export async function launch(opts: ResolvedServerOptions, member?: MemberSpec): Promise<NatsServer> {
   const bin = findNatsServer();
-  const dir = await tempDir(member === undefined ? "tally-nats-" : `tally-nats-${member.serverName}-`);
+  const dir = opts.workDir
+    ? await keptDir(opts.workDir)
+    : await tempDir(member === undefined ? "tally-nats-" : `tally-nats-${member.serverName}-`);
   try {
     const storeDir = opts.storeDir ?? join(dir.path, "store");
     const portsFileDir = join(dir.path, "ports");
     await mkdir(storeDir, { recursive: true });
-    await mkdir(portsFileDir);
+    await mkdir(portsFileDir, { recursive: true });
     const server = new LaunchedServer(bin, dir, opts.debug, {
       serverName: member?.serverName,
       port: opts.port,
@@ -189,4 +195,10 @@ class LaunchedServer implements NatsServer {
     this.#chain = run.catch(() => undefined);
     return run;
   }
+}
+
+/** A caller-owned work dir: config and log stay after stop; only the ports files go. */
+async function keptDir(path: string): Promise<TempDir> {
+  await mkdir(path, { recursive: true });
+  return { path, remove: () => rm(join(path, "ports"), { recursive: true, force: true }) };
 }

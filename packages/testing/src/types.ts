@@ -14,6 +14,12 @@ export interface ServerOptions {
    */
   storeDir?: string;
   /**
+   * Directory for the generated config, log and ports files. When given it is kept on
+   * `stop()` (only the ports files are removed), so the config can be read afterwards.
+   * @default a fresh temp dir, removed on `stop()`
+   */
+  workDir?: string;
+  /**
    * Client port on 127.0.0.1; `-1` lets the server pick a free one (0 would mean 4222 to
    * nats-server, so it is rejected).
    * @default -1
@@ -62,7 +68,7 @@ export interface NatsServer {
 }
 
 /** Options of {@link startCluster}. */
-export interface ClusterOptions extends Omit<ServerOptions, "port" | "storeDir"> {
+export interface ClusterOptions extends Omit<ServerOptions, "port" | "storeDir" | "workDir"> {
   /** Number of servers. @default 3 */
   size?: number;
 }
