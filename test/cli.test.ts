@@ -1,18 +1,12 @@
 import test from "ava";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { promisify } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { tempDir, waitFor } from "@tally/testing";
-import { ROOT } from "./helpers/cluster.js";
+import { ROOT, tallyCli } from "./helpers/cluster.js";
 
-const run = promisify(execFile);
-const tally = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  run(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-  });
+const tally = tallyCli;
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -43,6 +37,10 @@ test("cli - tally dev runs a server and node; inc, get and dlq work against it; 
   dev.stderr.resume();
   await waitFor(() => out.includes("Tally is running"), { timeoutMs: 30_000, message: "tally dev did not start" });
   t.regex(out, /pnpm tally inc web home/);
+  // The server config it wrote lives with the data, under --dir.
+  t.true(out.includes(`config ${dir.path}/nats-server.conf`));
+  const { readFile } = await import("node:fs/promises");
+  t.regex(await readFile(`${dir.path}/nats-server.conf`, "utf8"), /partition\(8,1,2\)/);
   const env = { TALLY_NATS_URL: `nats://127.0.0.1:${port}` };
 
   const a = JSON.parse((await tally(["inc", "web", "home", "3", "--ts", "2026-11-20T10:00:00Z"], env)).stdout) as {

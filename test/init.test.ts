@@ -1,14 +1,10 @@
 import test from "ava";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { initCluster, natsMappings, readClusterConfig, startNode, type NodeError } from "@tally/node";
 import { startServer, tempDir } from "@tally/testing";
-import { ROOT, tallyServer } from "./helpers/cluster.js";
+import { tallyCli, tallyServer } from "./helpers/cluster.js";
 
-const run = promisify(execFile);
-const tally = (args: string[]) =>
-  run(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", ...args], { cwd: ROOT });
+const tally = tallyCli;
 
 test("init - nats-config prints only the mappings block", async (t) => {
   const { stdout, stderr } = await tally(["nats-config", "--shards", "16"]);
@@ -102,4 +98,11 @@ test("init - a node that fails to start releases everything (no hang, data dir r
   const node = await startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "fatal" });
   await node.close();
   t.is(node.status, "closed");
+});
+
+test("init - before init, the client's publish fails with NO_STREAM, not a false ack", async (t) => {
+  const { nc } = await tallyServer(t, { shards: 16, init: false });
+  const { tallyClient } = await import("@tally/client");
+  const err = await t.throwsAsync(tallyClient(nc).inc("web", "home"));
+  t.is((err as { code?: string }).code, "NO_STREAM");
 });

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import type { ExecutionContext } from "ava";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -8,6 +9,16 @@ import type { Period } from "@tally/core";
 
 /** Repository root, for spawning the CLI. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+const execFileAsync = promisify(execFile);
+
+/** Runs the `tally` CLI (via tsx) to completion; rejects on a non-zero exit, with `stderr`. */
+export function tallyCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string }> {
+  return execFileAsync(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  });
+}
 
 /** A nats-server with the Tally mappings, initialised, plus a connection to it. */
 export interface TallyServer {
