@@ -1,5 +1,5 @@
 import { errors, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, JetStreamError, type JetStreamClient } from "@nats-io/jetstream";
+import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import {
   encodeName,
   eventSubject,
@@ -193,11 +193,8 @@ function parseReply(data: Uint8Array): RawReply {
 
 function isNoResponders(err: unknown): boolean {
   if (err instanceof errors.NoRespondersError) return true;
-  if (err instanceof JetStreamError || err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof errors.NoRespondersError || /no responders|not enabled/i.test(err.message);
-  }
-  return false;
+  // A JetStream publish that nothing captured surfaces as JetStreamNotEnabled (a 503 status).
+  return err instanceof Error && (err.name === "JetStreamNotEnabled" || err.cause instanceof errors.NoRespondersError);
 }
 
 function isErrorReply(r: RawReply): r is { error: { code: string; message: string } } {

@@ -9,7 +9,6 @@ export const NodeErrorCode = {
   NOT_INITIALIZED: "NOT_INITIALIZED",
   CONFIG_MISMATCH: "CONFIG_MISMATCH",
   BAD_OPTION: "BAD_OPTION",
-  NODE_CLOSED: "NODE_CLOSED",
   REPLAY_FAILED: "REPLAY_FAILED",
 } as const;
 export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode];

@@ -28,7 +28,7 @@ import {
   type ReadRequest,
 } from "@tally/core";
 import { DLQ_STREAM, DlqHeader, EVENTS_STREAM } from "./names.js";
-import { respondError, respondJson } from "./replies.js";
+import { headerValue, respondError, respondJson } from "./replies.js";
 import { ShardCounts, type CountEntry } from "./shard-counts.js";
 import type { NodeMetrics, ShardStats } from "./metrics.js";
 import type { SnapshotStore } from "./snapshot-store.js";
@@ -249,7 +249,7 @@ export class ShardActor {
   async #deadLetter(m: JsMsg, err: TallyError): Promise<void> {
     const h = headers();
     h.set(DlqHeader.code, err.code);
-    h.set(DlqHeader.message, err.message.replace(/[\r\n]+/g, " ").slice(0, 1024));
+    h.set(DlqHeader.message, headerValue(err.message));
     h.set(DlqHeader.subject, m.subject);
     h.set(DlqHeader.seq, String(m.seq));
     h.set(DlqHeader.time, new Date(storedTimeMs(m)).toISOString());
