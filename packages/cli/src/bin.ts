@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_SHARDS, parsePeriods, TallyError, type Period } from "@tally/core";
 import { initCluster, listDeadLetters, natsMappings, startNode, type TallyNode } from "@tally/node";
 import { tallyClient } from "@tally/client";
-import { connectionOptions, connectOnce, type ConnectionFlags } from "./connection.js";
+import { connectionOptions, withConnection, type ConnectionFlags } from "./connection.js";
 import { runDev } from "./dev.js";
 
 const int = (name: string) => (v: string) => {
@@ -61,8 +61,7 @@ program
   .option("--periods <list>", "periods to count, comma-separated (default all,hour,day,week,month)", periodsArg)
   .option("--dedup-window <ms>", "Nats-Msg-Id de-duplication window in ms", int("--dedup-window"), 120_000)
   .action(async (o: { shards?: number; replicas?: number; periods?: Period[]; dedupWindow: number }) => {
-    const nc = await connectOnce(flags());
-    try {
+    await withConnection(flags(), async (nc) => {
       const r = await initCluster(nc, {
         ...(o.shards !== undefined ? { shards: o.shards } : {}),
         ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
@@ -74,9 +73,7 @@ program
       console.log(
         `cluster: ${r.config.shards} shards, replicas ${r.config.replicas}, periods ${r.config.periods.join(",")}`,
       );
-    } finally {
-      await nc.close();
-    }
+    });
   });
 
 program
@@ -154,17 +151,14 @@ program
   .option("--ts <time>", "event time: epoch ms or ISO-8601 (default: when stored)", timeArg)
   .option("--msg-id <id>", "Nats-Msg-Id, so a retry counts once")
   .action(async (ns: string, name: string, delta: number, o: { ts?: number | string; msgId?: string }) => {
-    const nc = await connectOnce(flags());
-    try {
+    await withConnection(flags(), async (nc) => {
       const r = await tallyClient(nc).inc(ns, name, {
         delta,
         ...(o.ts !== undefined ? { ts: o.ts } : {}),
         ...(o.msgId ? { msgId: o.msgId } : {}),
       });
       console.log(JSON.stringify(r));
-    } finally {
-      await nc.close();
-    }
+    });
   });
 
 program
@@ -183,8 +177,7 @@ program
       name: string,
       o: { period: Period; at?: number | string; from?: number | string; to?: number | string; minSeq?: number },
     ) => {
-      const nc = await connectOnce(flags());
-      try {
+      await withConnection(flags(), async (nc) => {
         const client = tallyClient(nc);
         const minSeq = o.minSeq !== undefined ? { minSeq: o.minSeq } : {};
         const reply =
@@ -197,9 +190,7 @@ program
               })
             : await client.get(ns, name, { period: o.period, ...(o.at !== undefined ? { at: o.at } : {}), ...minSeq });
         console.log(JSON.stringify(reply));
-      } finally {
-        await nc.close();
-      }
+      });
     },
   );
 
@@ -210,8 +201,7 @@ program
   .option("--from-seq <seq>", "start at this dead-letter sequence", int("--from-seq"), 1)
   .option("--json", "one JSON object per line")
   .action(async (o: { limit: number; fromSeq: number; json?: boolean }) => {
-    const nc = await connectOnce(flags());
-    try {
+    await withConnection(flags(), async (nc) => {
       const list = await listDeadLetters(nc, { limit: o.limit, fromSeq: o.fromSeq });
       const dec = new TextDecoder();
       if (o.json) {
@@ -232,9 +222,7 @@ program
         d.reason,
       ]);
       printTable(["DLQ", "SEQ", "STORED", "SUBJECT", "CODE", "BODY", "REASON"], rows);
-    } finally {
-      await nc.close();
-    }
+    });
   });
 
 function printTable(head: string[], rows: string[][]): void {

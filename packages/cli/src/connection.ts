@@ -35,7 +35,12 @@ export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
   return opts;
 }
 
-/** Connects once, for a short-lived command. */
-export function connectOnce(f: ConnectionFlags): Promise<NatsConnection> {
-  return connect({ ...connectionOptions(f), name: "tally-cli", maxReconnectAttempts: 0 });
+/** Runs a short-lived command on its own connection, closed afterwards whatever happens. */
+export async function withConnection<T>(f: ConnectionFlags, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const nc = await connect({ ...connectionOptions(f), name: "tally-cli", maxReconnectAttempts: 0 });
+  try {
+    return await fn(nc);
+  } finally {
+    await nc.close();
+  }
 }
