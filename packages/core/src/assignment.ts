@@ -96,3 +96,62 @@ export function balanceShards(
   }
   return out;
 }
+
+/** What one node knows when it plans its next moves; see {@link planShards}. */
+export interface PlanInput {
+  shards: number;
+  /** This node's id. */
+  self: string;
+  /** Live members (this node included). */
+  live: readonly string[];
+  /**
+   * Holder of each shard's lease as this node sees it; undefined when the lease is
+   * free or its holder is no longer a live member. Shards this node is taking count as its own.
+   */
+  holders: readonly (string | undefined)[];
+  /** Shards this node is releasing right now. */
+  releasing: number;
+  /** Most shards moving at once in the whole cluster (at least 1). */
+  maxMoving: number;
+  /** Members needed before the cluster first takes shards. */
+  minMembers: number;
+  /** True once this node has seen the cluster formed; it then ignores `minMembers`. */
+  formed: boolean;
+}
+
+/** A node's next moves. */
+export interface Plan {
+  /** Whether the cluster is formed (enough members, or shards already held). */
+  formed: boolean;
+  /** Target owner of each shard. */
+  desired: (string | undefined)[];
+  /** Free shards this node should take now. */
+  acquire: number[];
+  /** Held shards this node should hand off now (throttled). */
+  release: number[];
+}
+
+/**
+ * Plans one node's moves from its view of the cluster. Every node runs this on
+ * its own view; leases, not this plan, keep two nodes from owning a shard.
+ * - Until `minMembers` are live (or some other member already holds a shard),
+ *   nothing is taken, so the first node up does not grab everything and shed it.
+ * - Targets come from {@link balanceShards} over the current holders, so a join
+ *   moves ⌈P/(N+1)⌉ shards at most, all to the new member.
+ * - Free shards are taken at once (failover); hand-offs are throttled: each of the
+ *   N members releases at most ⌊maxMoving/N⌋ (at least 1) at a time.
+ */
+export function planShards(input: PlanInput): Plan {
+  const { shards, self, live, holders } = input;
+  const formed = input.formed || live.length >= input.minMembers || holders.some((h) => h !== undefined && h !== self);
+  if (!formed || !live.includes(self)) return { formed, desired: [], acquire: [], release: [] };
+  const desired = balanceShards(shards, live, holders);
+  const acquire: number[] = [];
+  const candidates: number[] = [];
+  for (let s = 0; s < shards; s++) {
+    if (desired[s] === self && holders[s] === undefined) acquire.push(s);
+    else if (holders[s] === self && desired[s] !== self) candidates.push(s);
+  }
+  const budget = Math.max(1, Math.floor(input.maxMoving / live.length)) - input.releasing;
+  return { formed, desired, acquire, release: candidates.slice(0, Math.max(0, budget)) };
+}

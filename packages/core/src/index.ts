@@ -31,7 +31,8 @@ export type { StoredKey, SubjectOptions, TokenKind } from "./subject.js";
 export { decodeName, encodeName } from "./name-encoding.js";
 
 export { DEFAULT_SHARDS, MAX_SHARDS, assertShardCount, fnv1a32, shardOf } from "./partition.js";
-export { assignShards, balanceShards, rendezvousOwner, rendezvousScore } from "./assignment.js";
+export { assignShards, balanceShards, planShards, rendezvousOwner, rendezvousScore } from "./assignment.js";
+export type { Plan, PlanInput } from "./assignment.js";
 
 export {
   DEFAULT_PERIODS,

@@ -1,6 +1,6 @@
 import test from "ava";
 import fc from "fast-check";
-import { assignShards, balanceShards, rendezvousOwner } from "../src/index.js";
+import { assignShards, balanceShards, planShards, rendezvousOwner } from "../src/index.js";
 
 const members = (n: number) => Array.from({ length: n }, (_, i) => `node-${i + 1}`);
 
@@ -76,4 +76,118 @@ test("assignment - a member leaving only moves its own shards", (t) => {
     if (before[s] !== "node-2") t.is(after[s], before[s]);
     else t.not(after[s], "node-2");
   }
+});
+
+/**
+ * Runs every member's plan in rounds against one shared lease table: a release
+ * frees the shard in the round after (the hand-off), an acquire takes a free shard.
+ * Returns the holders once no one has anything left to do, the most shards that
+ * were moving at once, and how many hand-offs there were.
+ */
+function simulate(shards: number, live: string[], start: (string | undefined)[], maxMoving: number) {
+  const holders = [...start];
+  let moving = new Set<number>();
+  let peak = 0;
+  let handoffs = 0;
+  for (let round = 0; round < 1000; round++) {
+    // Hand-offs started last round complete: the lease is free now.
+    for (const s of moving) holders[s] = undefined;
+    moving = new Set();
+    let acted = false;
+    for (const self of live) {
+      const plan = planShards({ shards, self, live, holders, releasing: 0, maxMoving, minMembers: 1, formed: true });
+      for (const s of plan.acquire) {
+        if (holders[s] === undefined) {
+          holders[s] = self;
+          acted = true;
+        }
+      }
+      for (const s of plan.release) {
+        moving.add(s);
+        handoffs++;
+        acted = true;
+      }
+    }
+    peak = Math.max(peak, moving.size);
+    if (!acted && moving.size === 0) return { holders, peak, handoffs };
+  }
+  throw new Error("plans did not converge");
+}
+
+test("plan - a join converges to a balanced cluster, moves ⌈P/(N+1)⌉ shards at most, throttled", (t) => {
+  for (const p of [16, 64, 256]) {
+    for (const maxMoving of p > 64 ? [Math.floor(p / 4)] : [1, Math.floor(p / 4), p]) {
+      let holders = simulate(p, members(1), new Array<string | undefined>(p).fill(undefined), maxMoving).holders;
+      t.true(holders.every((h) => h === "node-1"));
+      for (let n = 1; n < 5; n++) {
+        const live = members(n + 1);
+        const r = simulate(p, live, holders, maxMoving);
+        t.true(r.handoffs <= Math.ceil(p / (n + 1)), `P=${p} N=${n}: ${r.handoffs} hand-offs`);
+        t.true(r.peak <= Math.max(maxMoving, live.length), `P=${p} N=${n}: ${r.peak} moving at once`);
+        const counts = live.map((m) => r.holders.filter((h) => h === m).length);
+        t.true(Math.max(...counts) - Math.min(...counts) <= 1, `P=${p}: balanced ${counts.join(",")}`);
+        t.true(
+          r.holders.every((h, s) => h === holders[s] || h === `node-${n + 1}`),
+          "only the joiner gains",
+        );
+        holders = r.holders;
+      }
+    }
+  }
+});
+
+test("plan - a lost member's shards are taken at once, not throttled, by the survivors only", (t) => {
+  const before = simulate(64, members(3), new Array<string | undefined>(64).fill(undefined), 4).holders;
+  // node-3 is gone: its leases lapse, so its shards have no live holder.
+  const orphaned = before.map((h) => (h === "node-3" ? undefined : h));
+  const taken = new Map<number, string>();
+  for (const self of members(2)) {
+    const plan = planShards({
+      shards: 64,
+      self,
+      live: members(2),
+      holders: orphaned,
+      releasing: 0,
+      maxMoving: 4,
+      minMembers: 1,
+      formed: true,
+    });
+    t.deepEqual(plan.release, [], "no hand-offs between survivors");
+    for (const s of plan.acquire) {
+      t.false(taken.has(s), `shard ${s} planned by two members`);
+      taken.set(s, self);
+    }
+  }
+  t.deepEqual(
+    [...taken.keys()].sort((a, b) => a - b),
+    before.flatMap((h, s) => (h === "node-3" ? [s] : [])),
+  );
+});
+
+test("plan - min members: nothing is taken until enough members are live or the cluster already runs", (t) => {
+  const free = new Array<string | undefined>(8).fill(undefined);
+  const base = { shards: 8, self: "node-1", holders: free, releasing: 0, maxMoving: 8, minMembers: 3 };
+  const alone = planShards({ ...base, live: members(1), formed: false });
+  t.false(alone.formed);
+  t.deepEqual(alone.acquire, []);
+  const two = planShards({ ...base, live: members(2), formed: false });
+  t.deepEqual(two.acquire, []);
+  const three = planShards({ ...base, live: members(3), formed: false });
+  t.true(three.formed);
+  t.true(three.acquire.length > 0);
+  // A late joiner into a running cluster does not wait for min members.
+  const running = planShards({
+    ...base,
+    self: "node-9",
+    live: ["node-1", "node-9"],
+    holders: free.map(() => "node-1"),
+    formed: false,
+  });
+  t.true(running.formed);
+  // Once formed, a node that loses peers keeps going.
+  t.true(planShards({ ...base, live: members(1), formed: true }).acquire.length === 8);
+  // Releases are throttled by the releases already under way.
+  const held = { ...base, live: members(2), holders: free.map(() => "node-1"), formed: true, maxMoving: 4 };
+  t.is(planShards(held).release.length, 2);
+  t.is(planShards({ ...held, releasing: 2 }).release.length, 0);
 });
