@@ -1,3 +1,4 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { connect } from "@nats-io/transport-node";
 import { initCluster, natsMappings, readClusterConfig, startNode, type NodeError } from "@tally/node";
@@ -16,12 +17,27 @@ test("init - nats-config prints only the mappings block", async (t) => {
 test("init - creates streams and bucket, is idempotent, keeps the shard count", async (t) => {
   const { server, nc } = await tallyServer(t, { shards: 16, init: false });
   const first = await initCluster(nc, { shards: 16 });
-  t.deepEqual(first.created.sort(), ["kv tally_config", "stream TALLY_DLQ", "stream TALLY_EVENTS"]);
+  t.deepEqual(first.created.sort(), [
+    "kv tally_config",
+    "kv tally_leases",
+    "kv tally_members",
+    "objects tally_checkpoints",
+    "stream TALLY_DLQ",
+    "stream TALLY_EVENTS",
+  ]);
   const again = await initCluster(nc, { shards: 16 });
   t.deepEqual(again.created, []);
   t.is((await readClusterConfig(nc)).shards, 16);
+  t.is((await readClusterConfig(nc)).leaseTtlMs, 5000);
   const err = await t.throwsAsync(initCluster(nc, { shards: 32 }));
   t.is((err as NodeError).code, "CONFIG_MISMATCH");
+  const ttl = await t.throwsAsync(initCluster(nc, { leaseTtlMs: 2000 }));
+  t.is((ttl as NodeError).code, "CONFIG_MISMATCH");
+  const bad = await t.throwsAsync(initCluster(nc, { leaseTtlMs: 10 }));
+  t.is((bad as NodeError).code, "BAD_OPTION");
+  // The lease bucket expires entries after the lease TTL.
+  const leases = await (await jetstreamManager(nc)).streams.info("KV_tally_leases");
+  t.is(leases.config.max_age, 5000 * 1_000_000);
   // The CLI does the same, via TALLY_NATS_URL-equivalent --nats.
   const { stdout } = await tally(["--nats", server.url, "init"]);
   t.regex(stdout, /exists +stream TALLY_EVENTS/);

@@ -109,8 +109,8 @@ export interface PlanInput {
    * free or its holder is no longer a live member. Shards this node is taking count as its own.
    */
   holders: readonly (string | undefined)[];
-  /** Shards this node is releasing right now. */
-  releasing: number;
+  /** Shards this node is giving up right now (still counted as its own). */
+  releasing: readonly number[];
   /** Most shards moving at once in the whole cluster (at least 1). */
   maxMoving: number;
   /** Members needed before the cluster first takes shards. */
@@ -150,8 +150,8 @@ export function planShards(input: PlanInput): Plan {
   const candidates: number[] = [];
   for (let s = 0; s < shards; s++) {
     if (desired[s] === self && holders[s] === undefined) acquire.push(s);
-    else if (holders[s] === self && desired[s] !== self) candidates.push(s);
+    else if (holders[s] === self && desired[s] !== self && !input.releasing.includes(s)) candidates.push(s);
   }
-  const budget = Math.max(1, Math.floor(input.maxMoving / live.length)) - input.releasing;
+  const budget = Math.max(1, Math.floor(input.maxMoving / live.length)) - input.releasing.length;
   return { formed, desired, acquire, release: candidates.slice(0, Math.max(0, budget)) };
 }

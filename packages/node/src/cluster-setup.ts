@@ -2,9 +2,20 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { headers, createInbox } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
+import { Objm } from "@nats-io/obj";
 import { assertShardCount, DEFAULT_PERIODS, DEFAULT_SHARDS, MAX_SHARDS, shardOf, type Period } from "@tally/core";
 import { NodeError } from "./errors.js";
-import { CLUSTER_KEY, CONFIG_BUCKET, DLQ_STREAM, EVENTS_STREAM, PROBE_NS } from "./names.js";
+import {
+  CHECKPOINTS_BUCKET,
+  CLUSTER_KEY,
+  CONFIG_BUCKET,
+  DEFAULT_LEASE_TTL_MS,
+  DLQ_STREAM,
+  EVENTS_STREAM,
+  LEASES_BUCKET,
+  MEMBERS_BUCKET,
+  PROBE_NS,
+} from "./names.js";
 
 /** Cluster-wide settings, written once by `tally init` and read by every node. */
 export interface ClusterConfig {
@@ -14,6 +25,12 @@ export interface ClusterConfig {
   periods: Period[];
   /** Replicas of the streams and buckets. */
   replicas: number;
+  /**
+   * Lifetime of a shard lease without renewal, in ms (the lease bucket's max age).
+   * Owners renew every fifth of it and stop serving a shard once 80% of it has
+   * passed since the last renewal they sent. Absent in clusters made before leases: 5000.
+   */
+  leaseTtlMs: number;
   /** Format version of this record. */
   version: 1;
 }
@@ -26,6 +43,8 @@ export interface InitOptions {
   replicas?: number;
   /** @default all, hour, day, week, month */
   periods?: Period[];
+  /** Lease TTL in ms, from 1000 to 600000. @default 5000, or the existing cluster's value */
+  leaseTtlMs?: number;
   /** JetStream de-duplication window for `Nats-Msg-Id`, in ms. @default 120000 */
   dedupWindowMs?: number;
   /** How long to wait for the mapping probe. @default 2000 */
@@ -69,6 +88,16 @@ export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): P
       `the cluster counts periods ${existingConfig.periods.join(",")}; changing them would make replays disagree (asked for ${periods.join(",")})`,
     );
   }
+  const leaseTtlMs = opts.leaseTtlMs ?? existingConfig?.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 1000 || leaseTtlMs > 600_000) {
+    throw new NodeError("BAD_OPTION", `lease TTL must be an integer from 1000 to 600000 ms, got ${leaseTtlMs}`);
+  }
+  if (existingConfig && existingConfig.leaseTtlMs !== leaseTtlMs) {
+    throw new NodeError(
+      "CONFIG_MISMATCH",
+      `the cluster's lease TTL is ${existingConfig.leaseTtlMs} ms; it cannot change while nodes may hold leases (asked for ${leaseTtlMs})`,
+    );
+  }
   await probeMappings(nc, shards, opts.probeTimeoutMs);
 
   const created: string[] = [];
@@ -95,15 +124,55 @@ export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): P
   );
 
   const kvm = new Kvm(nc);
+  const config: ClusterConfig = { shards, periods, replicas, leaseTtlMs, version: 1 };
+  await ensureBucket(jsm, `KV_${MEMBERS_BUCKET}`, `kv ${MEMBERS_BUCKET}`, replicas, created, existing, () =>
+    kvm.create(MEMBERS_BUCKET, { replicas, history: 1 }),
+  );
+  await ensureBucket(jsm, `KV_${LEASES_BUCKET}`, `kv ${LEASES_BUCKET}`, replicas, created, existing, () =>
+    kvm.create(LEASES_BUCKET, { replicas, history: 1, ttl: leaseTtlMs }),
+  );
+  await ensureBucket(
+    jsm,
+    `OBJ_${CHECKPOINTS_BUCKET}`,
+    `objects ${CHECKPOINTS_BUCKET}`,
+    replicas,
+    created,
+    existing,
+    () => new Objm(nc).create(CHECKPOINTS_BUCKET, { replicas }),
+  );
+  // The config record goes last: a node that finds it finds everything else too.
   const kv = await kvm.create(CONFIG_BUCKET, { replicas, history: 1 });
-  const config: ClusterConfig = { shards, periods, replicas, version: 1 };
   if (existingConfig) {
+    if (existingConfig.replicas !== replicas) {
+      await kv.put(CLUSTER_KEY, JSON.stringify(config));
+    }
     existing.push(`kv ${CONFIG_BUCKET}`);
   } else {
     await kv.create(CLUSTER_KEY, JSON.stringify(config));
     created.push(`kv ${CONFIG_BUCKET}`);
   }
   return { config, created, existing };
+}
+
+/** Creates a KV bucket or object store (stream `stream`), or brings an existing one to `replicas`. */
+async function ensureBucket(
+  jsm: JetStreamManager,
+  stream: string,
+  label: string,
+  replicas: number,
+  created: string[],
+  existing: string[],
+  create: () => Promise<unknown>,
+): Promise<void> {
+  const info = await jsm.streams.info(stream).catch(() => undefined);
+  if (!info) {
+    await create();
+    created.push(label);
+    return;
+  }
+  if (info.config.num_replicas !== replicas)
+    await jsm.streams.update(stream, { ...info.config, num_replicas: replicas });
+  existing.push(label);
 }
 
 async function ensureStream(
@@ -146,7 +215,9 @@ export async function readClusterConfig(nc: NatsConnection): Promise<ClusterConf
   if (!entry || entry.operation !== "PUT") {
     throw new NodeError("NOT_INITIALIZED", "the cluster is not initialised: run `tally init`");
   }
-  return entry.json<ClusterConfig>();
+  const config = entry.json<ClusterConfig>();
+  config.leaseTtlMs ??= DEFAULT_LEASE_TTL_MS;
+  return config;
 }
 
 /**

@@ -13,6 +13,10 @@ export interface ShardStats {
   ready: boolean;
   /** In-memory (counter, period, bucket) entries. */
   entries: number;
+  /** Fencing epoch of the lease this node holds for the shard. */
+  epoch: number;
+  /** Where the shard's state came from when this node took it. */
+  source: "local" | "shared" | "empty";
 }
 
 /** The metrics one node exports on `/metrics` (Prometheus text format). */
@@ -21,6 +25,9 @@ export interface NodeMetrics {
   readonly deadLetters: Counter<"code">;
   readonly reads: Counter<"outcome">;
   readonly snapshotSeconds: Histogram;
+  readonly checkpointSeconds: Histogram;
+  readonly handoffs: Counter<"direction">;
+  readonly leasesLost: Counter;
 }
 
 /**
@@ -37,12 +44,14 @@ export function createMetrics(stats: () => ShardStats[]): NodeMetrics {
       labelNames: ["shard"],
       registers: [registry],
       collect() {
+        this.reset(); // shards this node no longer serves drop out
         for (const s of stats()) this.set({ shard: String(s.shard) }, pick(s));
       },
     });
   gauge("tally_shard_events_applied", "Valid events applied per shard since the node started", (s) => s.applied);
   gauge("tally_shard_processed_seq", "Highest stream sequence processed per shard", (s) => s.processedSeq);
   gauge("tally_shard_snapshot_seq", "Stream sequence of the last LevelDB snapshot per shard", (s) => s.snapshotSeq);
+  gauge("tally_shard_epoch", "Lease epoch per shard this node serves", (s) => s.epoch);
   gauge("tally_shard_entries", "In-memory (counter, period, bucket) entries per shard", (s) => s.entries);
   return {
     registry,
@@ -56,6 +65,23 @@ export function createMetrics(stats: () => ShardStats[]): NodeMetrics {
       name: "tally_reads_total",
       help: "Read requests answered, by outcome (ok or an error code)",
       labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    checkpointSeconds: new Histogram({
+      name: "tally_checkpoint_seconds",
+      help: "Duration of shared checkpoint writes (whole shard to the object store)",
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    handoffs: new Counter({
+      name: "tally_shard_moves_total",
+      help: "Shards taken (in) and handed off (out) by this node",
+      labelNames: ["direction"],
+      registers: [registry],
+    }),
+    leasesLost: new Counter({
+      name: "tally_leases_lost_total",
+      help: "Shard leases this node lost without handing them off (renewal failed or lapsed)",
       registers: [registry],
     }),
     snapshotSeconds: new Histogram({

@@ -19,3 +19,14 @@ export const DlqHeader = {
   /** Size of the original body; the record holds at most its first 4096 bytes. */
   bytes: "Tally-Body-Bytes",
 } as const;
+
+/** KV bucket of live members: one heartbeat entry per node, keyed by node id. */
+export const MEMBERS_BUCKET = "tally_members";
+/** KV bucket of shard leases (`shard-<n>`); entries expire after the lease TTL. */
+export const LEASES_BUCKET = "tally_leases";
+/** Object store of shared checkpoints (`shard-<n>`): any node can restore any shard. */
+export const CHECKPOINTS_BUCKET = "tally_checkpoints";
+/** Lease key of a shard. */
+export const leaseKey = (shard: number): string => `shard-${shard}`;
+/** Default lease TTL, in ms. */
+export const DEFAULT_LEASE_TTL_MS = 5000;

@@ -1,22 +1,19 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import {
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type ConsumerMessages,
-  type JetStreamClient,
-} from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
 import { pino, type Logger } from "pino";
-import { shardReadFilter } from "@tally/core";
+import { planShards } from "@tally/core";
 import { probeMappings, readClusterConfig, type ClusterConfig } from "./cluster-setup.js";
 import { NodeError } from "./errors.js";
 import { createMetrics, type NodeMetrics, type ShardStats } from "./metrics.js";
 import { EVENTS_STREAM } from "./names.js";
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from "./options.js";
 import { respondError } from "./replies.js";
-import { ShardActor } from "./shard-actor.js";
+import { ShardActor, type ShardActorContext } from "./shard-actor.js";
+import { Checkpoints } from "./checkpoints.js";
+import { LeaseTable } from "./leases.js";
+import { Membership } from "./membership.js";
 import { SnapshotStore } from "./snapshot-store.js";
 
 /** Lifecycle of a node. */
@@ -29,10 +26,14 @@ export interface TallyNode {
   readonly config: ClusterConfig;
   /** Port of the HTTP endpoint, when enabled. */
   readonly httpPort: number | undefined;
-  /** Per-shard figures. */
+  /** Figures of each shard this node serves. */
   stats(): ShardStats[];
-  /** Writes a snapshot of every shard now. */
+  /** Writes a local snapshot of every shard it serves now. */
   snapshot(): Promise<void>;
+  /** Writes the shared checkpoint of every shard it serves now. */
+  checkpoint(): Promise<void>;
+  /** Live members as this node sees them. */
+  members(): string[];
   /** Graceful stop: stop consuming, final snapshot, close; idempotent. */
   close(): Promise<void>;
   /** Resolves when the node has closed, by `close()` or because its connection ended. */
@@ -64,7 +65,7 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
     });
     const node = new Node(opts, log, nc, store, config);
     try {
-      await node.start(stream.state.last_seq);
+      await node.start();
     } catch (err) {
       // Stops timers, subscriptions and shards, so a failed start exits instead of hanging.
       await node.close().catch(() => undefined);
@@ -87,12 +88,23 @@ class Node implements TallyNode {
   readonly #nc: NatsConnection;
   readonly #store: SnapshotStore;
   readonly #metrics: NodeMetrics;
-  readonly #actors: ShardActor[] = [];
+  /** Shards this node holds a lease for (taking, serving or giving up). */
+  readonly #owned = new Map<number, ShardActor>();
+  /** Held shards being given up (hand-off) or dropped (lease lost); not taken again until done. */
+  readonly #releasing = new Set<number>();
   readonly #subs: Subscription[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #replays = new Set<ConsumerMessages>();
+  #ctx!: ShardActorContext;
+  #membership: Membership | undefined;
+  #leases: LeaseTable | undefined;
+  #formed = false;
+  #ticking = false;
+  #tickAgain = false;
+  #tickScheduled = false;
+  readonly #renewing = new Set<number>();
   #http: Server | undefined;
   #closing: Promise<void> | undefined;
-  #replayMessages: ConsumerMessages | undefined;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
 
@@ -115,35 +127,34 @@ class Node implements TallyNode {
     return (this.#http?.address() as AddressInfo | null)?.port;
   }
 
-  async start(streamLastSeq: number): Promise<void> {
-    const ctx = {
+  async start(): Promise<void> {
+    this.#ctx = {
       shards: this.config.shards,
       periods: this.config.periods,
       nc: this.#nc,
       js: jetstream(this.#nc),
       jsm: await jetstreamManager(this.#nc),
       store: this.#store,
+      checkpoints: await Checkpoints.open(this.#nc, this.#log),
+      nodeId: this.id,
       metrics: this.#metrics,
       log: this.#log,
       options: this.#opts,
     };
-    for (let s = 0; s < this.config.shards; s++) this.#actors.push(new ShardActor(s, ctx));
-    await Promise.all(this.#actors.map((a) => a.load(streamLastSeq)));
-    // Reads are taken from now on; until its shard has replayed they wait.
-    for (const actor of this.#actors) {
-      this.#subs.push(
-        this.#nc.subscribe(shardReadFilter(actor.shard), { callback: (_err, msg) => actor.handleRead(msg) }),
-      );
-    }
+    this.#leases = await LeaseTable.open(this.#nc, this.id, this.config.leaseTtlMs, this.#log, () => this.#schedule());
+    if (this.#opts.httpPort !== undefined) await this.#startHttp(this.#opts.httpPort);
+    this.#membership = await Membership.start(this.#nc, {
+      id: this.id,
+      heartbeatMs: this.#opts.heartbeatMs,
+      timeoutMs: this.#opts.memberTimeoutMs,
+      log: this.#log,
+      describe: () => ({
+        ...(this.httpPort !== undefined ? { httpPort: this.httpPort } : {}),
+        shards: Object.fromEntries([...this.#owned].map(([s, a]) => [s, a.confirmedSeq])),
+      }),
+      onChange: () => this.#schedule(),
+    });
     this.#status = "replaying";
-    this.#timer = setInterval(() => {
-      for (const a of this.#actors) a.snapshot().catch(() => undefined);
-    }, this.#opts.snapshotIntervalMs);
-    const started = performance.now();
-    const replayed = await this.#replay(ctx.js, streamLastSeq);
-    if (this.#status !== "replaying") return;
-    await Promise.all(this.#actors.map((a) => a.consume(streamLastSeq)));
-    this.#log.info({ events: replayed, ms: Math.round(performance.now() - started) }, "replayed the stream");
     // Read subjects the server mapping cannot route (wrong token count) still get an answer.
     for (const subject of ["count.get", "count.get.*.*.>"]) {
       this.#subs.push(
@@ -154,8 +165,18 @@ class Node implements TallyNode {
         }),
       );
     }
-    await this.#nc.flush();
-    if (this.#opts.httpPort !== undefined) await this.#startHttp(this.#opts.httpPort);
+    const every = (ms: number, fn: () => void) => this.#timers.push(setInterval(fn, ms));
+    every(this.#opts.snapshotIntervalMs, () => {
+      for (const a of this.#owned.values()) a.snapshot().catch(() => undefined);
+    });
+    every(this.#opts.checkpointIntervalMs, () => {
+      for (const [s, a] of this.#owned) if (!this.#releasing.has(s)) a.checkpoint().catch(() => undefined);
+    });
+    every(this.#leases.renewEveryMs, () => this.#renewAll());
+    every(Math.min(500, this.#opts.heartbeatMs), () => this.#schedule());
+    // The first round: what this node takes now is replayed before it reports ready.
+    await this.#tick();
+    if (this.#status !== "replaying") return;
     void this.#nc.closed().then((err) => {
       if (this.#status === "running") {
         this.#log.error({ err }, "NATS connection closed; stopping node");
@@ -166,6 +187,8 @@ class Node implements TallyNode {
     this.#log.info(
       {
         shards: this.config.shards,
+        serving: this.#owned.size,
+        members: this.#membership.live(),
         periods: this.config.periods,
         dataDir: this.#opts.dataDir,
         httpPort: this.httpPort,
@@ -174,50 +197,231 @@ class Node implements TallyNode {
     );
   }
 
+  /** Runs a planning round soon (once, however many changes arrive meanwhile). */
+  #schedule(): void {
+    if (this.#tickScheduled || this.#status === "closing" || this.#status === "closed") return;
+    this.#tickScheduled = true;
+    setImmediate(() => {
+      this.#tickScheduled = false;
+      this.#tick().catch((err: unknown) => this.#log.error({ err }, "planning round failed"));
+    });
+  }
+
   /**
-   * Replays the stream from the oldest shard snapshot up to `to` through one
-   * unfiltered ordered consumer, handing each event to its shard: for the server
-   * one sequential read instead of one filtered scan per shard.
+   * One planning round: drops shards whose lease lapsed, then takes the free
+   * shards this node should own and hands off (throttled) those it should not.
+   * Resolves when what it took has been restored and replayed.
    */
-  async #replay(js: JetStreamClient, to: number): Promise<number> {
-    const from = Math.min(...this.#actors.map((a) => a.confirmedSeq)) + 1;
+  async #tick(): Promise<void> {
+    if (this.#ticking) {
+      this.#tickAgain = true;
+      return;
+    }
+    this.#ticking = true;
+    let activation: Promise<void> | undefined;
+    try {
+      do {
+        this.#tickAgain = false;
+        if (this.#status !== "replaying" && this.#status !== "running") return;
+        const batch = await this.#round();
+        if (batch.length > 0) {
+          const a = this.#activate(batch);
+          activation = activation ? Promise.all([activation, a]).then(() => undefined) : a;
+        }
+      } while (this.#tickAgain);
+    } finally {
+      this.#ticking = false;
+    }
+    await activation;
+  }
+
+  async #round(): Promise<ShardActor[]> {
+    const membership = this.#membership!;
+    const leases = this.#leases!;
+    membership.checkLiveness();
+    for (const [s, a] of this.#owned) {
+      if (!this.#releasing.has(s) && !a.lease.valid()) this.#drop(s, "lease lapsed before it could be renewed");
+    }
+    const live = membership.live();
+    const liveSet = new Set(live);
+    const holders = Array.from({ length: this.config.shards }, (_, s) => {
+      if (this.#owned.has(s)) return this.id;
+      const h = leases.holder(s)?.owner;
+      // Our own id on a lease we do not hold is a previous run's: it expires by itself.
+      return h !== undefined && h !== this.id && liveSet.has(h) ? h : undefined;
+    });
+    const plan = planShards({
+      shards: this.config.shards,
+      self: this.id,
+      live,
+      holders,
+      releasing: [...this.#releasing],
+      maxMoving: Math.max(1, Math.floor(this.#opts.maxMovingFraction * this.config.shards)),
+      minMembers: this.#opts.minMembers,
+      formed: this.#formed,
+    });
+    if (plan.formed && !this.#formed) {
+      this.#formed = true;
+      if (this.#opts.minMembers > 1) this.#log.info({ live }, "cluster formed");
+    }
+    for (const s of plan.release) this.#handOff(s);
+    const batch: ShardActor[] = [];
+    await Promise.all(
+      plan.acquire.map(async (s) => {
+        try {
+          const lease = await leases.acquire(s);
+          if (!lease) return;
+          if (this.#status !== "replaying" && this.#status !== "running") {
+            await leases.release(lease);
+            return;
+          }
+          const actor = new ShardActor(s, this.#ctx, lease);
+          this.#owned.set(s, actor);
+          batch.push(actor);
+        } catch (err) {
+          this.#log.warn({ err, shard: s }, "taking a shard lease failed; will retry");
+        }
+      }),
+    );
+    return batch.sort((a, b) => a.shard - b.shard);
+  }
+
+  /** Restores newly taken shards, replays them together, then starts their consumers. */
+  async #activate(batch: ShardActor[]): Promise<void> {
+    const started = performance.now();
+    try {
+      const last = (await this.#ctx.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+      await Promise.all(batch.map((a) => a.restore(last)));
+      const active = batch.filter((a) => this.#owned.get(a.shard) === a && !this.#releasing.has(a.shard));
+      const events = await this.#replay(active, last);
+      await Promise.all(active.map((a) => a.consume(last)));
+      this.#metrics.handoffs.inc({ direction: "in" }, active.length);
+      const sources = { local: 0, shared: 0, empty: 0 };
+      for (const a of active) sources[a.source]++;
+      this.#log.info(
+        {
+          shards: active.map((a) => a.shard),
+          epochs: active.map((a) => a.lease.epoch),
+          restoredFrom: sources,
+          replayedEvents: events,
+          ms: Math.round(performance.now() - started),
+        },
+        "shards taken",
+      );
+    } catch (err) {
+      if (this.#status === "closing" || this.#status === "closed") return;
+      this.#log.error({ err, shards: batch.map((a) => a.shard) }, "taking shards failed; giving them back");
+      for (const a of batch) if (this.#owned.get(a.shard) === a) this.#drop(a.shard, "restore failed", true);
+    }
+  }
+
+  /**
+   * Replays the stream from the oldest restored sequence of `actors` up to `to`
+   * through one unfiltered ordered consumer, handing each event to its shard: for
+   * the server one sequential read instead of one filtered scan per shard.
+   */
+  async #replay(actors: ShardActor[], to: number): Promise<number> {
+    if (actors.length === 0) return 0;
+    const byShard = new Map(actors.map((a) => [a.shard, a]));
+    const from = Math.min(...actors.map((a) => a.confirmedSeq)) + 1;
     if (from > to) return 0;
-    const consumer = await js.consumers.get(EVENTS_STREAM, {
+    const consumer = await this.#ctx.js.consumers.get(EVENTS_STREAM, {
       filter_subjects: "tally.ev.>",
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     });
     if ((await consumer.info(true)).num_pending === 0) return 0;
     const messages = await consumer.consume({ max_messages: 1024 });
-    this.#replayMessages = messages;
+    this.#replays.add(messages);
     let n = 0;
     let reached = from - 1;
+    const live = () => this.#status === "replaying" || this.#status === "running";
     try {
       for await (const m of messages) {
         n++;
         reached = m.seq;
         const shard = shardToken(m.subject);
-        const actor = shard === undefined ? undefined : this.#actors[shard];
-        // A subject outside the shard range reaches no shard consumer; shard 0 dead-letters it.
-        const pending = (actor ?? this.#actors[0]!).replay(m);
+        const actor = shard === undefined ? undefined : byShard.get(shard);
+        const pending = actor?.replay(m);
         if (pending) await pending;
-        if (m.seq >= to || m.info.pending === 0 || this.#status !== "replaying") {
+        if (m.seq >= to || m.info.pending === 0 || !live()) {
           reached = to; // pending 0: nothing of the stream up to `to` is left
           break;
         }
         if (n % 1024 === 0) await new Promise((r) => setImmediate(r));
       }
     } finally {
-      this.#replayMessages = undefined;
+      this.#replays.delete(messages);
       await messages.close().catch(() => undefined);
     }
-    if (reached < to && this.#status === "replaying") {
-      throw new NodeError(
-        "REPLAY_FAILED",
-        `start-up replay stopped at sequence ${reached} of ${to} (connection lost?)`,
-      );
+    if (reached < to && live()) {
+      throw new NodeError("REPLAY_FAILED", `replay stopped at sequence ${reached} of ${to} (connection lost?)`);
     }
     return n;
+  }
+
+  /** Renews every held lease (one renewal in flight per shard); a lost one is dropped at once. */
+  #renewAll(): void {
+    const leases = this.#leases!;
+    for (const [s, a] of this.#owned) {
+      if (this.#releasing.has(s) || this.#renewing.has(s)) continue;
+      this.#renewing.add(s);
+      leases
+        .renew(a.lease)
+        .then((r) => {
+          if (r === "lost" && this.#owned.get(s) === a && !this.#releasing.has(s)) this.#drop(s, "lease lost");
+        })
+        .catch((err: unknown) => this.#log.warn({ err, shard: s }, "lease renewal failed"))
+        .finally(() => this.#renewing.delete(s));
+    }
+  }
+
+  /** Graceful hand-off: stop, snapshot, checkpoint, then release the lease for the next owner. */
+  #handOff(s: number): void {
+    const actor = this.#owned.get(s);
+    if (!actor || this.#releasing.has(s)) return;
+    this.#releasing.add(s);
+    const started = performance.now();
+    actor
+      .close({ checkpoint: true })
+      .catch((err: unknown) => this.#log.error({ err, shard: s }, "hand-off: final snapshot or checkpoint failed"))
+      .then(() => this.#leases!.release(actor.lease))
+      .then(() => {
+        this.#metrics.handoffs.inc({ direction: "out" });
+        this.#log.info(
+          { shard: s, epoch: actor.lease.epoch, ms: Math.round(performance.now() - started) },
+          "shard handed off",
+        );
+      })
+      .finally(() => {
+        this.#owned.delete(s);
+        this.#releasing.delete(s);
+        this.#schedule();
+      });
+  }
+
+  /**
+   * Stops serving a shard at once, without a checkpoint (its lease is gone or
+   * going; another node may own it). With `release` the lease is given back.
+   */
+  #drop(s: number, why: string, release = false): void {
+    const actor = this.#owned.get(s);
+    if (!actor || this.#releasing.has(s)) return;
+    this.#releasing.add(s);
+    if (!release) {
+      actor.lease.lose();
+      this.#metrics.leasesLost.inc();
+      this.#log.warn({ shard: s, epoch: actor.lease.epoch }, `stopped serving shard: ${why}`);
+    }
+    actor
+      .close({ checkpoint: false })
+      .catch((err: unknown) => this.#log.error({ err, shard: s }, "closing a dropped shard failed"))
+      .then(() => (release ? this.#leases!.release(actor.lease) : undefined))
+      .finally(() => {
+        this.#owned.delete(s);
+        this.#releasing.delete(s);
+        this.#schedule();
+      });
   }
 
   async #startHttp(port: number): Promise<void> {
@@ -238,7 +442,13 @@ class Node implements TallyNode {
         send(
           200,
           "application/json",
-          JSON.stringify({ id: this.id, status: this.#status, config: this.config, shards: this.stats() }),
+          JSON.stringify({
+            id: this.id,
+            status: this.#status,
+            config: this.config,
+            members: this.#membership?.live() ?? [],
+            shards: this.stats(),
+          }),
         );
       } else send(404, "text/plain", "not found: try /metrics, /healthz or /status\n");
     });
@@ -250,11 +460,19 @@ class Node implements TallyNode {
   }
 
   stats(): ShardStats[] {
-    return this.#actors.map((a) => a.stats());
+    return [...this.#owned.values()].map((a) => a.stats()).sort((a, b) => a.shard - b.shard);
   }
 
   async snapshot(): Promise<void> {
-    await Promise.all(this.#actors.map((a) => a.snapshot()));
+    await Promise.all([...this.#owned.values()].map((a) => a.snapshot()));
+  }
+
+  async checkpoint(): Promise<void> {
+    await Promise.all([...this.#owned.values()].map((a) => a.checkpoint()));
+  }
+
+  members(): string[] {
+    return this.#membership?.live() ?? [this.id];
   }
 
   closed(): Promise<void> {
@@ -268,19 +486,31 @@ class Node implements TallyNode {
 
   async #close(): Promise<void> {
     this.#status = "closing";
-    clearInterval(this.#timer);
+    for (const t of this.#timers) clearInterval(t);
     for (const s of this.#subs) s.unsubscribe();
-    await this.#replayMessages?.close().catch(() => undefined);
+    await Promise.all([...this.#replays].map((m) => m.close().catch(() => undefined)));
     try {
-      // Every shard gets its final snapshot even if another's fails.
-      const results = await Promise.allSettled(this.#actors.map((a) => a.close()));
+      // Every shard is handed off (snapshot, checkpoint, lease released) even if another's fails.
+      const owned = [...this.#owned.values()];
+      const results = await Promise.allSettled(
+        owned.map(async (a) => {
+          try {
+            await a.close({ checkpoint: true });
+          } finally {
+            if (this.#leases && a.lease.valid()) await this.#leases.release(a.lease);
+          }
+        }),
+      );
       const failed = results.filter((r) => r.status === "rejected");
       if (failed.length > 0) {
         this.#log.error({ err: failed[0]!.reason, failed: failed.length }, "final snapshot failed for some shards");
       } else {
-        this.#log.info({ shards: this.stats().map((s) => [s.shard, s.snapshotSeq]) }, "final snapshot written");
+        this.#log.info({ shards: owned.map((a) => [a.shard, a.stats().snapshotSeq]) }, "final snapshot written");
       }
     } finally {
+      await this.#membership?.stop(!this.#nc.isClosed()).catch(() => undefined);
+      this.#leases?.stop();
+      this.#owned.clear();
       await new Promise<void>((r) => (this.#http ? this.#http.close(() => r()) : r()));
       await this.#store.close();
       if (!this.#nc.isClosed()) await this.#nc.drain().catch(() => undefined);

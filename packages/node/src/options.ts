@@ -23,6 +23,16 @@ export interface NodeOptions {
   maxSeriesPoints?: number;
   /** Messages requested per pull from a shard's consumer. @default 256 */
   pullBatch?: number;
+  /** Heartbeat interval into the members bucket, in ms. @default 1000 */
+  heartbeatMs?: number;
+  /** A member whose heartbeats stop for this long drops out and its shards are reassigned, in ms. @default 5000 */
+  memberTimeoutMs?: number;
+  /** Live members needed before a new cluster takes shards (a node joining a running cluster never waits). @default 1 */
+  minMembers?: number;
+  /** Most shards moving between nodes at once, as a fraction of all shards. @default 0.25 */
+  maxMovingFraction?: number;
+  /** Write each changed shard's shared checkpoint at this interval, in ms. @default 5000 */
+  checkpointIntervalMs?: number;
   /** pino logger; @default a pino logger on stderr at `logLevel` */
   logger?: Logger;
   /** Level of the default logger. @default "info" */
@@ -52,6 +62,11 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     readWaitMs: opts.readWaitMs ?? 5000,
     maxSeriesPoints: opts.maxSeriesPoints ?? 1000,
     pullBatch: opts.pullBatch ?? 256,
+    heartbeatMs: opts.heartbeatMs ?? 1000,
+    memberTimeoutMs: opts.memberTimeoutMs ?? 5000,
+    minMembers: opts.minMembers ?? 1,
+    maxMovingFraction: opts.maxMovingFraction ?? 0.25,
+    checkpointIntervalMs: opts.checkpointIntervalMs ?? 5000,
     logger: opts.logger,
     logLevel: opts.logLevel ?? "info",
   };
@@ -66,6 +81,19 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
   int("readWaitMs", 1, 600_000);
   int("maxSeriesPoints", 1, 1_000_000);
   int("pullBatch", 1, 10_000);
+  int("heartbeatMs", 50, 60_000);
+  int("memberTimeoutMs", 100, 600_000);
+  int("minMembers", 1, 1000);
+  int("checkpointIntervalMs", 100, 3_600_000);
+  if (r.memberTimeoutMs < 2 * r.heartbeatMs) {
+    throw new NodeError(
+      "BAD_OPTION",
+      `memberTimeoutMs (${r.memberTimeoutMs}) must be at least twice heartbeatMs (${r.heartbeatMs}), or one late heartbeat drops a live member`,
+    );
+  }
+  if (!(r.maxMovingFraction > 0 && r.maxMovingFraction <= 1)) {
+    throw new NodeError("BAD_OPTION", `maxMovingFraction must be above 0 and at most 1, got ${r.maxMovingFraction}`);
+  }
   if (r.httpPort !== undefined) int("httpPort", 0, 65535);
   if (!/^[A-Za-z0-9_.-]{1,128}$/.test(r.id))
     throw new NodeError("BAD_OPTION", `id must be 1-128 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(r.id)}`);

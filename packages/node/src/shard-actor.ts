@@ -1,4 +1,4 @@
-import { headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import {
   DeliverPolicy,
   type Consumer,
@@ -23,6 +23,7 @@ import {
   seriesIndices,
   shardEventFilter,
   shardOf,
+  shardReadFilter,
   TallyError,
   type Period,
   type ReadRequest,
@@ -33,6 +34,8 @@ import { ShardCounts, type CountEntry } from "./shard-counts.js";
 import type { NodeMetrics, ShardStats } from "./metrics.js";
 import type { SnapshotStore } from "./snapshot-store.js";
 import type { ResolvedNodeOptions } from "./options.js";
+import type { Checkpoints } from "./checkpoints.js";
+import type { Lease } from "./leases.js";
 
 /** Everything an actor needs from its node. */
 export interface ShardActorContext {
@@ -42,6 +45,8 @@ export interface ShardActorContext {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly store: SnapshotStore;
+  readonly checkpoints: Checkpoints;
+  readonly nodeId: string;
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   readonly options: ResolvedNodeOptions;
@@ -59,13 +64,19 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** Where a restored shard's state came from. */
+export type RestoreSource = "local" | "shared" | "empty";
+
 /**
- * One shard: the only reader of its consumer, the only writer of its counts and
- * the only answerer of its reads. JavaScript runs one callback at a time, so
- * each step (apply one event, answer one read) is atomic without locks.
+ * One shard while this node holds its lease: the only reader of its consumer, the
+ * only writer of its counts and the only answerer of its reads. JavaScript runs
+ * one callback at a time, so each step (apply one event, answer one read) is
+ * atomic without locks. Every answer first checks the lease (fencing): once it
+ * has lapsed the actor stays silent, as another node may own the shard.
  */
 export class ShardActor {
   readonly shard: number;
+  readonly lease: Lease;
   readonly #ctx: ShardActorContext;
   readonly #counts: ShardCounts;
   #status: ActorStatus = "new";
@@ -88,25 +99,47 @@ export class ShardActor {
   /** False while the shard's consumer is being reopened. */
   #healthy = true;
   #progress: (() => void)[] = [];
+  #sub: Subscription | undefined;
+  #checkpointSeq = 0;
+  #checkpointing: Promise<void> | undefined;
+  /** Where the state came from at restore. */
+  source: RestoreSource = "empty";
 
-  constructor(shard: number, ctx: ShardActorContext) {
+  constructor(shard: number, ctx: ShardActorContext, lease: Lease) {
     this.shard = shard;
+    this.lease = lease;
     this.#ctx = ctx;
     this.#counts = new ShardCounts(ctx.periods);
   }
 
   /**
-   * Loads the snapshot. Until {@link consume} the shard is replaying: reads wait
-   * (as if they asked for `minSeq = streamLastSeq`) instead of seeing old values.
+   * Restores the newer of the local snapshot and the shared checkpoint, then
+   * takes reads. Until {@link consume} the shard is replaying: reads wait (as if
+   * they asked for `minSeq = streamLastSeq`) instead of seeing old values.
    */
-  async load(streamLastSeq: number): Promise<void> {
-    const snap = await this.#ctx.store.loadShard(this.shard);
-    for (const e of snap.entries) this.#counts.load(e);
-    this.#processedSeq = snap.seq;
-    this.#snapshotSeq = snap.seq;
-    this.#caughtUpTo = snap.seq;
+  async restore(streamLastSeq: number): Promise<void> {
+    const [local, shared] = await Promise.all([
+      this.#ctx.store.loadShard(this.shard),
+      this.#ctx.checkpoints.read(this.shard),
+    ]);
+    if (shared && shared.seq > local.seq) {
+      // Loaded as changed, so the next local snapshot rewrites every entry with
+      // the new sequence in one batch and the local copy stays one consistent prefix.
+      for (const e of shared.entries) this.#counts.load(e, true);
+      this.#processedSeq = shared.seq;
+      this.#snapshotSeq = local.seq;
+      this.source = "shared";
+    } else {
+      for (const e of local.entries) this.#counts.load(e);
+      this.#processedSeq = local.seq;
+      this.#snapshotSeq = local.seq;
+      this.source = local.seq > 0 ? "local" : "empty";
+    }
+    this.#checkpointSeq = shared?.seq ?? 0;
+    this.#caughtUpTo = this.#processedSeq;
     this.#readyTarget = streamLastSeq;
     this.#status = "replaying";
+    this.#sub = this.#ctx.nc.subscribe(shardReadFilter(this.shard), { callback: (_err, msg) => this.handleRead(msg) });
   }
 
   /** Every event of this shard with sequence ≤ this is reflected in its counts. */
@@ -120,7 +153,7 @@ export class ShardActor {
    * Returns a promise only when the event had to be dead-lettered.
    */
   replay(m: JsMsg): Promise<void> | undefined {
-    if (m.seq <= this.#confirmedSeq()) return undefined;
+    if (this.#status !== "replaying" || m.seq <= this.#confirmedSeq()) return undefined;
     return this.#process(m);
   }
 
@@ -177,8 +210,11 @@ export class ShardActor {
       applied: this.#applied,
       processedSeq: this.#processedSeq,
       snapshotSeq: this.#snapshotSeq,
-      ready: this.#status === "running" && this.#healthy && this.#confirmedSeq() >= this.#readyTarget,
+      ready:
+        this.#status === "running" && this.#healthy && this.lease.valid() && this.#confirmedSeq() >= this.#readyTarget,
       entries: this.#counts.entries,
+      epoch: this.lease.epoch,
+      source: this.source,
     };
   }
 
@@ -288,6 +324,11 @@ export class ShardActor {
   /** Answers one read; never throws, always replies (unless there is no reply subject). */
   handleRead(msg: Msg): void {
     if (!msg.reply) return;
+    if (!this.lease.valid()) {
+      // Fenced: the lease may be someone else's now, and they answer this read.
+      this.#ctx.metrics.reads.inc({ outcome: "fenced" });
+      return;
+    }
     let ns: string, name: string, req: ReadRequest;
     try {
       if (this.#status !== "running" && this.#status !== "replaying")
@@ -324,6 +365,11 @@ export class ShardActor {
 
   #answer(msg: Msg, req: ReadRequest, ns: string, name: string): void {
     try {
+      if (!this.lease.valid()) {
+        throw new RequestError("SHARD_NOT_OWNED", `shard ${this.shard} moved while this read waited; retry`, {
+          retryable: true,
+        });
+      }
       if (req.kind === "series") {
         if (req.period === "all") throw new RequestError("BAD_REQUEST", "period all has no series");
         const p = req.period;
@@ -484,16 +530,51 @@ export class ShardActor {
     return this.#snapshotting;
   }
 
-  /** Stops consuming, answers waiting reads with a retryable error, writes a final snapshot. */
-  async close(): Promise<void> {
+  /**
+   * Writes the shard's whole state to the shared checkpoint, if the lease is still
+   * held and something changed since the last one. One write at a time.
+   */
+  checkpoint(): Promise<void> {
+    if (this.#checkpointing) return this.#checkpointing;
+    const seq = this.#confirmedSeq();
+    if (seq <= this.#checkpointSeq || !this.lease.valid()) return Promise.resolve();
+    // Taken synchronously: the counts and the sequence belong together.
+    const entries = this.#counts.dump();
+    const end = this.#ctx.metrics.checkpointSeconds.startTimer();
+    this.#checkpointing = this.#ctx.checkpoints
+      .write({ shard: this.shard, seq, epoch: this.lease.epoch, node: this.#ctx.nodeId, entries })
+      .then(
+        () => {
+          this.#checkpointSeq = Math.max(this.#checkpointSeq, seq);
+          end();
+        },
+        (err: unknown) => {
+          this.#ctx.log.error({ err, shard: this.shard }, "shared checkpoint write failed");
+          throw err;
+        },
+      )
+      .finally(() => (this.#checkpointing = undefined));
+    return this.#checkpointing;
+  }
+
+  /**
+   * Stops serving: no more reads are taken, waiting ones get a retryable
+   * `SHARD_NOT_OWNED`, the consumer stops and a final local snapshot is written.
+   * With `checkpoint` (a hand-off or a clean stop, lease still held) the shared
+   * checkpoint is written too, so the next owner replays almost nothing.
+   */
+  async close(opts: { checkpoint: boolean } = { checkpoint: true }): Promise<void> {
     if (this.#status === "closed" || this.#status === "closing") return;
     const wasActive = this.#status === "running" || this.#status === "replaying";
     this.#status = "closing";
+    this.#sub?.unsubscribe();
     for (const w of this.#waiters) {
       clearTimeout(w.timer);
       this.#fail(
         w.msg,
-        new RequestError("NOT_READY", `shard ${this.shard} is shutting down; retry`, { retryable: true }),
+        new RequestError("SHARD_NOT_OWNED", `shard ${this.shard} is moving to another node; retry`, {
+          retryable: true,
+        }),
       );
     }
     this.#waiters = [];
@@ -502,9 +583,29 @@ export class ShardActor {
       await this.#messages?.close();
       await this.#loop;
       await this.#snapshotting?.catch(() => undefined);
-      await this.snapshot();
+      await this.#checkpointing?.catch(() => undefined);
+      const results = await Promise.allSettled([
+        this.snapshot(),
+        opts.checkpoint ? this.#finalCheckpoint() : Promise.resolve(),
+      ]);
+      this.#status = "closed";
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+      return;
     }
     this.#status = "closed";
+  }
+
+  #finalCheckpoint(): Promise<void> {
+    if (this.#confirmedSeq() <= this.#checkpointSeq) return Promise.resolve();
+    if (!this.lease.valid()) {
+      this.#ctx.log.warn(
+        { shard: this.shard },
+        "lease lapsed before the final checkpoint; the next owner replays more",
+      );
+      return Promise.resolve();
+    }
+    return this.checkpoint();
   }
 }
 

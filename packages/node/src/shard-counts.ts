@@ -112,13 +112,33 @@ export class ShardCounts {
     return out;
   }
 
-  /** Loads snapshot entries (not marked dirty). */
-  load(entry: CountEntry): void {
+  /** Every entry held, as of now (for a full checkpoint). */
+  dump(): CountEntry[] {
+    const out: CountEntry[] = [];
+    for (const c of this.#counters.values()) {
+      const cut = c.key.indexOf(SEP);
+      const ns = c.key.slice(0, cut);
+      const name = c.key.slice(cut + 1);
+      out.push({ ns, name, key: ALL_KEY, value: c.all });
+      for (const [k, v] of c.buckets) out.push({ ns, name, key: k, value: v });
+    }
+    return out;
+  }
+
+  /** Loads a snapshot or checkpoint entry; `dirty` marks it for the next snapshot. */
+  load(entry: CountEntry, dirty = false): void {
     const key = entry.ns + SEP + entry.name;
     let c = this.#counters.get(key);
     if (!c) {
       c = { key, all: 0, buckets: new Map(), dirty: undefined };
       this.#counters.set(key, c);
+    }
+    if (dirty) {
+      if (!c.dirty) {
+        c.dirty = new Set();
+        this.#dirty.push(c);
+      }
+      c.dirty.add(entry.key);
     }
     if (entry.key === ALL_KEY) {
       c.all = entry.value;

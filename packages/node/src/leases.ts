@@ -1,0 +1,200 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import { Kvm, type KV, type KvWatchEntry } from "@nats-io/kv";
+import type { Logger } from "pino";
+import { NodeError } from "./errors.js";
+import { watchBucket, type BucketWatch } from "./kv-watch.js";
+import { LEASES_BUCKET, leaseKey } from "./names.js";
+
+/** A lease as every node sees it in the bucket. */
+export interface LeaseRecord {
+  owner: string;
+  /** Fencing epoch: the bucket revision at which the lease was taken; grows with every new owner. */
+  epoch: number;
+}
+
+/**
+ * A lease this node holds. It is valid until a fixed share of the TTL after the
+ * last renewal *sent* (the server stamps the entry later than that, and only
+ * drops it a full TTL after its stamp), so the holder stops before anyone else
+ * can take the shard, whatever happens to it meanwhile (GC pause, SIGSTOP, lost
+ * connection): every serving decision checks {@link Lease.valid} first.
+ */
+export class Lease {
+  readonly shard: number;
+  readonly epoch: number;
+  #revision: number;
+  #validUntil: number;
+  #lost = false;
+
+  constructor(shard: number, epoch: number, sentAt: number, validForMs: number) {
+    this.shard = shard;
+    this.epoch = epoch;
+    this.#revision = epoch;
+    this.#validUntil = sentAt + validForMs;
+  }
+
+  /** True while this node may serve the shard. */
+  valid(): boolean {
+    return !this.#lost && performance.now() < this.#validUntil;
+  }
+
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** Milliseconds of validity left (negative once lapsed). */
+  remainingMs(): number {
+    return this.#lost ? -1 : this.#validUntil - performance.now();
+  }
+
+  renewed(revision: number, sentAt: number, validForMs: number): void {
+    this.#revision = revision;
+    this.#validUntil = sentAt + validForMs;
+  }
+
+  lose(): void {
+    this.#lost = true;
+  }
+}
+
+/** Outcome of a renewal. */
+export type RenewResult = "renewed" | "lost" | "failed";
+
+/**
+ * The shard leases in {@link LEASES_BUCKET}: taken with create (only if absent),
+ * renewed and released with compare-and-set on the revision, expired by the
+ * bucket's max age (the lease TTL) when an owner stops renewing. Also keeps a
+ * watched view of who holds what. Expiry by max age is silent (no watch event),
+ * so callers combine the view with membership.
+ */
+export class LeaseTable {
+  readonly #kv: KV;
+  readonly #self: string;
+  readonly #ttlMs: number;
+  readonly #log: Logger;
+  readonly #view = new Map<number, LeaseRecord>();
+  #watch: BucketWatch | undefined;
+
+  private constructor(kv: KV, self: string, ttlMs: number, log: Logger) {
+    this.#kv = kv;
+    this.#self = self;
+    this.#ttlMs = ttlMs;
+    this.#log = log;
+  }
+
+  /** Opens the bucket and loads the current leases; `onChange` runs on every change seen. */
+  static async open(
+    nc: NatsConnection,
+    self: string,
+    ttlMs: number,
+    log: Logger,
+    onChange: (shard: number) => void,
+  ): Promise<LeaseTable> {
+    const kv = await new Kvm(nc).open(LEASES_BUCKET).catch((err: unknown) => {
+      throw new NodeError("NOT_INITIALIZED", `no ${LEASES_BUCKET} bucket: run \`tally init\` again`, { cause: err });
+    });
+    const t = new LeaseTable(kv, self, ttlMs, log);
+    t.#watch = await watchBucket(kv, log, (e, initial) => {
+      const shard = t.#apply(e);
+      if (shard !== undefined && !initial) onChange(shard);
+    });
+    return t;
+  }
+
+  /** How long a lease stays valid for its holder after a renewal is sent: 80% of the TTL. */
+  get validForMs(): number {
+    return Math.floor(this.#ttlMs * 0.8);
+  }
+
+  /** How often holders renew: a fifth of the TTL, so four renewals can fail before a lease lapses. */
+  get renewEveryMs(): number {
+    return Math.max(100, Math.floor(this.#ttlMs / 5));
+  }
+
+  /** The holder of each shard's lease as last seen (may be stale after a silent expiry). */
+  holder(shard: number): LeaseRecord | undefined {
+    return this.#view.get(shard);
+  }
+
+  #apply(e: KvWatchEntry): number | undefined {
+    const m = /^shard-(\d+)$/.exec(e.key);
+    if (!m) return undefined;
+    const shard = Number(m[1]);
+    if (e.operation !== "PUT") {
+      this.#view.delete(shard);
+      return shard;
+    }
+    try {
+      const v = e.json<Partial<LeaseRecord>>();
+      if (typeof v.owner !== "string") throw new Error("no owner");
+      this.#view.set(shard, { owner: v.owner, epoch: typeof v.epoch === "number" ? v.epoch : e.revision });
+    } catch {
+      this.#log.warn({ key: e.key }, "unreadable lease entry ignored");
+    }
+    return shard;
+  }
+
+  /** Takes the shard's lease if no one holds it; undefined if someone does. */
+  async acquire(shard: number): Promise<Lease | undefined> {
+    const sentAt = performance.now();
+    try {
+      const rev = await this.#kv.create(leaseKey(shard), JSON.stringify({ owner: this.#self }));
+      const lease = new Lease(shard, rev, sentAt, this.validForMs);
+      this.#view.set(shard, { owner: this.#self, epoch: rev });
+      return lease;
+    } catch (err) {
+      if (isWrongLastSequence(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Renews with compare-and-set; "lost" when someone else's write (or expiry) came first. */
+  async renew(lease: Lease): Promise<RenewResult> {
+    if (lease.remainingMs() < 0) {
+      // Lapsed: the server may already have dropped it; never extend a lapsed lease.
+      lease.lose();
+      return "lost";
+    }
+    const sentAt = performance.now();
+    try {
+      const rev = await this.#kv.update(
+        leaseKey(lease.shard),
+        JSON.stringify({ owner: this.#self, epoch: lease.epoch }),
+        lease.revision,
+      );
+      lease.renewed(rev, sentAt, this.validForMs);
+      return "renewed";
+    } catch (err) {
+      if (isWrongLastSequence(err)) {
+        lease.lose();
+        return "lost";
+      }
+      this.#log.warn({ err, shard: lease.shard }, "lease renewal failed; retrying");
+      return "failed";
+    }
+  }
+
+  /** Gives the lease up (compare-and-set delete), so the next owner can take it at once. */
+  async release(lease: Lease): Promise<void> {
+    const wasValid = lease.valid();
+    lease.lose();
+    if (!wasValid) return;
+    await this.#kv.delete(leaseKey(lease.shard), { previousSeq: lease.revision }).catch((err: unknown) => {
+      // It expires by itself within the TTL.
+      this.#log.warn({ err, shard: lease.shard }, "lease release failed; it will expire");
+    });
+  }
+
+  stop(): void {
+    this.#watch?.stop();
+  }
+}
+
+function isWrongLastSequence(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
