@@ -3,8 +3,16 @@ import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import type { ExecutionContext } from "ava";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { initCluster, natsMappings, startNode, type NodeOptions, type TallyNode } from "@tally/node";
-import { startServer, tempDir, type NatsServer } from "@tally/testing";
+import {
+  clusterStatus,
+  initCluster,
+  natsMappings,
+  startNode,
+  type ClusterStatus,
+  type NodeOptions,
+  type TallyNode,
+} from "@tally/node";
+import { startCluster, startServer, tempDir, waitFor, type NatsCluster, type NatsServer } from "@tally/testing";
 import type { Period } from "@tally/core";
 
 /** Repository root, for spawning the CLI. */
@@ -101,4 +109,63 @@ export function spawnNode(t: ExecutionContext, url: string, dataDir: string, arg
     }
   });
   return { proc, stderr: () => err, exited, ready };
+}
+
+/** Node flags for cluster tests: fast heartbeats and checkpoints, so failover fits a test's time. */
+export const FAST_NODE = [
+  "--heartbeat",
+  "200",
+  "--member-timeout",
+  "1500",
+  "--checkpoint-interval",
+  "500",
+  "--snapshot-interval",
+  "200",
+];
+
+/** Starts `size` nats-servers (a JetStream cluster when > 1) with the mappings, and inits with `replicas`. */
+export async function tallyCluster(
+  t: ExecutionContext,
+  opts: { size?: number; shards?: number; replicas?: number; leaseTtlMs?: number } = {},
+): Promise<{ cluster: NatsCluster; nc: NatsConnection; url: string; shards: number }> {
+  const shards = opts.shards ?? 16;
+  const size = opts.size ?? 1;
+  const cluster: NatsCluster =
+    size === 1
+      ? await startServer({ extraConfig: natsMappings(shards) }).then((s) => ({
+          servers: [s],
+          urls: [s.url],
+          stop: () => s.stop(),
+        }))
+      : await startCluster({ size, extraConfig: natsMappings(shards) });
+  t.teardown(() => cluster.stop());
+  const nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1 });
+  t.teardown(() => nc.close());
+  await initCluster(nc, { shards, replicas: opts.replicas ?? 1, leaseTtlMs: opts.leaseTtlMs ?? 2000 });
+  return { cluster, nc, url: cluster.urls.join(","), shards };
+}
+
+/**
+ * Waits until the leases give every shard an owner among `members`, each of them
+ * holding ⌊P/N⌋ or ⌈P/N⌉, and every owner reports the shard as applied.
+ */
+export async function waitBalanced(nc: NatsConnection, members: string[], timeoutMs = 60_000): Promise<ClusterStatus> {
+  let last: ClusterStatus | undefined;
+  const wait = waitFor(
+    async () => {
+      const st = await clusterStatus(nc, { memberTimeoutMs: 1500 });
+      last = st;
+      const counts = members.map((m) => st.shards.filter((s) => s.owner === m).length);
+      const lo = Math.floor(st.config.shards / members.length);
+      return (
+        st.shards.every((s) => s.owner !== undefined && members.includes(s.owner) && s.applied !== undefined) &&
+        counts.every((c) => c === lo || c === lo + 1)
+      );
+    },
+    { timeoutMs, intervalMs: 100, message: `shards balanced over ${members.join(",")}` },
+  );
+  await wait.catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; owners last seen: ${JSON.stringify(last?.shards.map((s) => s.owner))}`);
+  });
+  return last!;
 }

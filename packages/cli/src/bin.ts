@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_SHARDS, parsePeriods, TallyError, type Period } from "@tally/core";
-import { initCluster, listDeadLetters, natsMappings, startNode, type TallyNode } from "@tally/node";
+import { clusterStatus, initCluster, listDeadLetters, natsMappings, startNode, type TallyNode } from "@tally/node";
 import { tallyClient } from "@tally/client";
 import { connectionOptions, withConnection, type ConnectionFlags } from "./connection.js";
 import { runDev } from "./dev.js";
@@ -16,6 +16,11 @@ const periodsArg = (v: string): Period[] => {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+};
+const fractionArg = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("must be a number above 0 and at most 1");
+  return n;
 };
 const timeArg = (v: string): number | string => (/^-?\d+$/.test(v) ? Number(v) : v);
 
@@ -60,21 +65,25 @@ program
   )
   .option("--periods <list>", "periods to count, comma-separated (default all,hour,day,week,month)", periodsArg)
   .option("--dedup-window <ms>", "Nats-Msg-Id de-duplication window in ms", int("--dedup-window"), 120_000)
-  .action(async (o: { shards?: number; replicas?: number; periods?: Period[]; dedupWindow: number }) => {
-    await withConnection(flags(), async (nc) => {
-      const r = await initCluster(nc, {
-        ...(o.shards !== undefined ? { shards: o.shards } : {}),
-        ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
-        ...(o.periods ? { periods: o.periods } : {}),
-        dedupWindowMs: o.dedupWindow,
+  .option("--lease-ttl <ms>", "shard lease TTL in ms (default 5000, or the existing value)", int("--lease-ttl"))
+  .action(
+    async (o: { shards?: number; replicas?: number; periods?: Period[]; dedupWindow: number; leaseTtl?: number }) => {
+      await withConnection(flags(), async (nc) => {
+        const r = await initCluster(nc, {
+          ...(o.shards !== undefined ? { shards: o.shards } : {}),
+          ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
+          ...(o.periods ? { periods: o.periods } : {}),
+          dedupWindowMs: o.dedupWindow,
+          ...(o.leaseTtl !== undefined ? { leaseTtlMs: o.leaseTtl } : {}),
+        });
+        for (const c of r.created) console.log(`created  ${c}`);
+        for (const c of r.existing) console.log(`exists   ${c}`);
+        console.log(
+          `cluster: ${r.config.shards} shards, replicas ${r.config.replicas}, periods ${r.config.periods.join(",")}, lease TTL ${r.config.leaseTtlMs} ms`,
+        );
       });
-      for (const c of r.created) console.log(`created  ${c}`);
-      for (const c of r.existing) console.log(`exists   ${c}`);
-      console.log(
-        `cluster: ${r.config.shards} shards, replicas ${r.config.replicas}, periods ${r.config.periods.join(",")}`,
-      );
-    });
-  });
+    },
+  );
 
 program
   .command("node")
@@ -85,6 +94,16 @@ program
   .option("--snapshot-interval <ms>", "snapshot changed shards every <ms>", int("--snapshot-interval"), 2000)
   .option("--snapshot-events <n>", "also snapshot a shard after <n> events", int("--snapshot-events"), 10_000)
   .option("--read-wait <ms>", "longest a read waits for minSeq or replay", int("--read-wait"), 5000)
+  .option("--heartbeat <ms>", "membership heartbeat interval", int("--heartbeat"), 1000)
+  .option("--member-timeout <ms>", "drop a member whose heartbeats stop for this long", int("--member-timeout"), 5000)
+  .option("--min-members <n>", "live members needed before a new cluster takes shards", int("--min-members"), 1)
+  .option("--max-moving <fraction>", "most shards moving at once, as a fraction of all shards", fractionArg, 0.25)
+  .option(
+    "--checkpoint-interval <ms>",
+    "write changed shards' shared checkpoints every <ms>",
+    int("--checkpoint-interval"),
+    5000,
+  )
   .addOption(
     new Option("--log-level <level>", "log level")
       .choices(["fatal", "error", "warn", "info", "debug", "trace"])
@@ -99,6 +118,11 @@ program
       snapshotInterval: number;
       snapshotEvents: number;
       readWait: number;
+      heartbeat: number;
+      memberTimeout: number;
+      minMembers: number;
+      maxMoving: number;
+      checkpointInterval: number;
       logLevel: string;
     }) => {
       // Handlers first: a stop asked for during start-up replay is honoured once it ends.
@@ -117,6 +141,11 @@ program
         snapshotIntervalMs: o.snapshotInterval,
         snapshotEvents: o.snapshotEvents,
         readWaitMs: o.readWait,
+        heartbeatMs: o.heartbeat,
+        memberTimeoutMs: o.memberTimeout,
+        minMembers: o.minMembers,
+        maxMovingFraction: o.maxMoving,
+        checkpointIntervalMs: o.checkpointInterval,
         logLevel: o.logLevel,
       }));
       if (run.stopAsked) stop();
@@ -126,21 +155,29 @@ program
 
 program
   .command("dev")
-  .description("run a local nats-server (with the Tally mappings) and one node, ready to count")
+  .description("run a local nats-server (with the Tally mappings) and nodes, ready to count")
   .option("--dir <dir>", "where the server config, JetStream data and node data live", ".tally/dev")
   .option("--port <port>", "NATS client port", int("--port"), 4222)
   .option("--shards <P>", "number of shards", int("--shards"), DEFAULT_SHARDS)
   .option("--periods <list>", "periods to count, comma-separated", periodsArg)
-  .option("--http <port>", "serve node metrics on this port", int("--http"))
-  .action(async (o: { dir: string; port: number; shards: number; periods?: Period[]; http?: number }) => {
-    await runDev({
-      dir: o.dir,
-      port: o.port,
-      shards: o.shards,
-      ...(o.periods ? { periods: o.periods } : {}),
-      ...(o.http !== undefined ? { httpPort: o.http } : {}),
-    });
-  });
+  .option(
+    "--http <port>",
+    "serve the first node's metrics on this port (the next nodes on the next ports)",
+    int("--http"),
+  )
+  .option("--nodes <n>", "number of nodes (each with its own data dir under --dir)", int("--nodes"), 1)
+  .action(
+    async (o: { dir: string; port: number; shards: number; periods?: Period[]; http?: number; nodes: number }) => {
+      await runDev({
+        dir: o.dir,
+        port: o.port,
+        shards: o.shards,
+        nodes: o.nodes,
+        ...(o.periods ? { periods: o.periods } : {}),
+        ...(o.http !== undefined ? { httpPort: o.http } : {}),
+      });
+    },
+  );
 
 program
   .command("inc")
@@ -193,6 +230,53 @@ program
       });
     },
   );
+
+program
+  .command("status")
+  .description("show members, each shard's owner, lease epoch and lag (stream last sequence minus applied)")
+  .option(
+    "--member-timeout <ms>",
+    "call a member down when its last heartbeat is older than this",
+    int("--member-timeout"),
+    5000,
+  )
+  .option("--json", "print the status as JSON")
+  .action(async (o: { memberTimeout: number; json?: boolean }) => {
+    await withConnection(flags(), async (nc) => {
+      const st = await clusterStatus(nc, { memberTimeoutMs: o.memberTimeout });
+      if (o.json) {
+        console.log(JSON.stringify(st, null, 2));
+        return;
+      }
+      const served = st.shards.filter((s) => s.owner !== undefined).length;
+      console.log(
+        `cluster: ${st.config.shards} shards (${served} served), replicas ${st.config.replicas}, stream last sequence ${st.streamLastSeq}`,
+      );
+      console.log("");
+      printTable(
+        ["MEMBER", "HOST", "STATE", "SHARDS", "HEARTBEAT", "STARTED"],
+        st.members.map((m) => [
+          m.id,
+          m.host,
+          m.live ? "live" : "down",
+          String(m.shards),
+          `${(m.heartbeatAgeMs / 1000).toFixed(1)}s ago`,
+          m.startedAt,
+        ]),
+      );
+      console.log("");
+      printTable(
+        ["SHARD", "OWNER", "EPOCH", "APPLIED", "LAG"],
+        st.shards.map((s) => [
+          String(s.shard),
+          s.owner ?? "-",
+          s.epoch === undefined ? "-" : String(s.epoch),
+          s.applied === undefined ? "-" : String(s.applied),
+          s.lag === undefined ? "-" : String(s.lag),
+        ]),
+      );
+    });
+  });
 
 program
   .command("dlq")

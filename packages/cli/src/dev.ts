@@ -12,19 +12,25 @@ export interface DevOptions {
   shards: number;
   periods?: Period[];
   httpPort?: number;
+  /** Nodes to run in this process. @default 1 */
+  nodes?: number;
 }
 
 /**
  * The embedded default: a local nats-server (config and data under `dir`) with
- * the Tally mappings, `init`, and one node in this process. Resolves on exit.
+ * the Tally mappings, `init`, and `nodes` nodes in this process (ids dev-1…,
+ * data under `dir/node-<i>`; a single node keeps `dir/node`). Resolves on exit.
  */
 export async function runDev(o: DevOptions): Promise<void> {
   const dir = resolve(o.dir);
   await mkdir(dir, { recursive: true });
   let server: NatsServer | undefined;
-  let node: TallyNode | undefined;
+  const nodes: TallyNode[] = [];
+  const count = o.nodes ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > 16)
+    throw new Error(`--nodes must be from 1 to 16, got ${count}`);
   const stop = async () => {
-    await node?.close();
+    await Promise.allSettled(nodes.map((n) => n.close()));
     await server?.stop();
   };
   try {
@@ -37,12 +43,16 @@ export async function runDev(o: DevOptions): Promise<void> {
     const nc = await connect({ servers: server.url });
     await initCluster(nc, { shards: o.shards, ...(o.periods ? { periods: o.periods } : {}) });
     await nc.close();
-    node = await startNode({
-      connection: { servers: server.url },
-      dataDir: join(dir, "node"),
-      id: "dev-1",
-      ...(o.httpPort !== undefined ? { httpPort: o.httpPort } : {}),
-    });
+    for (let i = 1; i <= count; i++) {
+      nodes.push(
+        await startNode({
+          connection: { servers: server.url },
+          dataDir: join(dir, count === 1 ? "node" : `node-${i}`),
+          id: `dev-${i}`,
+          ...(o.httpPort !== undefined ? { httpPort: o.httpPort === 0 ? 0 : o.httpPort + i - 1 } : {}),
+        }),
+      );
+    }
   } catch (err) {
     await stop();
     throw err;
@@ -52,13 +62,14 @@ export async function runDev(o: DevOptions): Promise<void> {
   process.stdout.write(
     [
       "",
-      `Tally is running: nats-server at ${url} (config ${server.configFile}), one node, data in ${dir}`,
-      node.httpPort ? `Metrics: http://127.0.0.1:${node.httpPort}/metrics` : "",
+      `Tally is running: nats-server at ${url} (config ${server.configFile}), ${count === 1 ? "one node" : `${count} nodes (${nodes.map((n) => n.id).join(", ")})`}, data in ${dir}`,
+      ...nodes.filter((n) => n.httpPort).map((n) => `Metrics of ${n.id}: http://127.0.0.1:${n.httpPort}/metrics`),
       "",
       "Count and read:",
       `  ${env}pnpm tally inc web home            # +1`,
       `  ${env}pnpm tally inc web home 5`,
       `  ${env}pnpm tally get web home --period day`,
+      `  ${env}pnpm tally status                   # members, shard owners, lag`,
       "Or with any NATS client:",
       `  nats --server ${url} pub count.web.home ""          # +1 (JetStream acks it)`,
       `  nats --server ${url} req count.get.web.home '{"period":"day"}'`,
@@ -77,6 +88,6 @@ export async function runDev(o: DevOptions): Promise<void> {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    void node.closed().then(onSignal);
+    for (const n of nodes) void n.closed().then(onSignal);
   });
 }

@@ -12,3 +12,7 @@ export { ShardCounts } from "./shard-counts.js";
 export type { CountEntry } from "./shard-counts.js";
 export type { ShardStats } from "./metrics.js";
 export { CLUSTER_KEY, CONFIG_BUCKET, DLQ_STREAM, DlqHeader, EVENTS_STREAM, PROBE_NS } from "./names.js";
+export { clusterStatus } from "./status.js";
+export type { ClusterStatus, MemberStatus, ShardStatus } from "./status.js";
+export type { MemberInfo } from "./membership.js";
+export { CHECKPOINTS_BUCKET, LEASES_BUCKET, MEMBERS_BUCKET } from "./names.js";

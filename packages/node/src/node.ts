@@ -382,7 +382,7 @@ class Node implements TallyNode {
     if (!actor || this.#releasing.has(s)) return;
     this.#releasing.add(s);
     const started = performance.now();
-    actor
+    void actor
       .close({ checkpoint: true })
       .catch((err: unknown) => this.#log.error({ err, shard: s }, "hand-off: final snapshot or checkpoint failed"))
       .then(() => this.#leases!.release(actor.lease))
@@ -413,7 +413,7 @@ class Node implements TallyNode {
       this.#metrics.leasesLost.inc();
       this.#log.warn({ shard: s, epoch: actor.lease.epoch }, `stopped serving shard: ${why}`);
     }
-    actor
+    void actor
       .close({ checkpoint: false })
       .catch((err: unknown) => this.#log.error({ err, shard: s }, "closing a dropped shard failed"))
       .then(() => (release ? this.#leases!.release(actor.lease) : undefined))

@@ -36,6 +36,7 @@ import type { SnapshotStore } from "./snapshot-store.js";
 import type { ResolvedNodeOptions } from "./options.js";
 import type { Checkpoints } from "./checkpoints.js";
 import type { Lease } from "./leases.js";
+import { nextShardEventSeq } from "./stream-lookup.js";
 
 /** Everything an actor needs from its node. */
 export interface ShardActorContext {
@@ -455,7 +456,7 @@ export class ShardActor {
       const need = this.#waiters.reduce((max, w) => Math.max(max, w.need), 0);
       const last = (await this.#ctx.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
       const from = this.#confirmedSeq() + 1;
-      const next = await this.#nextEventSeq(from);
+      const next = await nextShardEventSeq(this.#ctx.nc, this.shard, from);
       const bound = next === undefined ? last : Math.min(last, next - 1);
       if (bound > this.#caughtUpTo) {
         this.#caughtUpTo = bound;
@@ -466,19 +467,6 @@ export class ShardActor {
       const seq = this.#processedSeq;
       await this.#until(() => this.#processedSeq > seq && this.#processedSeq >= Math.min(need, next ?? need), 100);
     }
-  }
-
-  /** Sequence of the first event of this shard at or after `seq`, if any. */
-  async #nextEventSeq(seq: number): Promise<number | undefined> {
-    const reply = await this.#ctx.nc.request(
-      `$JS.API.STREAM.MSG.GET.${EVENTS_STREAM}`,
-      JSON.stringify({ seq, next_by_subj: shardEventFilter(this.shard) }),
-      { timeout: 5000 },
-    );
-    const r = reply.json<{ message?: { seq: number }; error?: { code: number; description: string } }>();
-    if (r.message) return r.message.seq;
-    if (r.error?.code === 404) return undefined;
-    throw new Error(`stream message lookup failed: ${r.error?.description ?? "unexpected reply"}`);
   }
 
   #until(cond: () => boolean, timeoutMs: number): Promise<void> {

@@ -1,0 +1,93 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { readClusterConfig, type ClusterConfig } from "./cluster-setup.js";
+import { NodeError } from "./errors.js";
+import type { MemberInfo } from "./membership.js";
+import { EVENTS_STREAM, LEASES_BUCKET, MEMBERS_BUCKET, leaseKey } from "./names.js";
+import { nextShardEventSeq } from "./stream-lookup.js";
+
+/** One member as `tally status` reports it. */
+export interface MemberStatus {
+  id: string;
+  host: string;
+  startedAt: string;
+  /** Age of its last heartbeat in ms, by this machine's clock against the server's stamp. */
+  heartbeatAgeMs: number;
+  /** False when the last heartbeat is older than the member timeout. */
+  live: boolean;
+  /** Shards it reports serving. */
+  shards: number;
+}
+
+/** One shard as `tally status` reports it. */
+export interface ShardStatus {
+  shard: number;
+  /** Lease holder, if any. */
+  owner: string | undefined;
+  epoch: number | undefined;
+  /** Stream sequence the owner reports as applied (from its last heartbeat). */
+  applied: number | undefined;
+  /**
+   * Stream last sequence minus applied; 0 when no event of this shard follows the
+   * applied sequence (idle shards are not behind). Undefined if not served.
+   */
+  lag: number | undefined;
+}
+
+export interface ClusterStatus {
+  config: ClusterConfig;
+  streamLastSeq: number;
+  members: MemberStatus[];
+  shards: ShardStatus[];
+}
+
+/** Reads membership, leases and the stream: what `tally status` prints. */
+export async function clusterStatus(
+  nc: NatsConnection,
+  opts: { memberTimeoutMs?: number } = {},
+): Promise<ClusterStatus> {
+  const config = await readClusterConfig(nc);
+  const jsm = await jetstreamManager(nc);
+  const last = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+  const kvm = new Kvm(nc);
+  const open = (b: string) =>
+    kvm.open(b).catch((err: unknown) => {
+      throw new NodeError("NOT_INITIALIZED", `no ${b} bucket: run \`tally init\` again`, { cause: err });
+    });
+  const [membersKv, leasesKv] = await Promise.all([open(MEMBERS_BUCKET), open(LEASES_BUCKET)]);
+  const timeout = opts.memberTimeoutMs ?? 5000;
+  const members: MemberStatus[] = [];
+  const applied = new Map<number, { node: string; seq: number }>();
+  for await (const key of await membersKv.keys()) {
+    const e = await membersKv.get(key);
+    if (!e || e.operation !== "PUT") continue;
+    const info = e.json<MemberInfo>();
+    const age = Math.max(0, Date.now() - e.created.getTime());
+    const shards = Object.entries(info.shards ?? {});
+    members.push({
+      id: info.id,
+      host: info.host,
+      startedAt: info.startedAt,
+      heartbeatAgeMs: age,
+      live: age < timeout,
+      shards: shards.length,
+    });
+    for (const [s, seq] of shards) applied.set(Number(s), { node: info.id, seq });
+  }
+  members.sort((a, b) => (a.id < b.id ? -1 : 1));
+  const shards: ShardStatus[] = await Promise.all(
+    Array.from({ length: config.shards }, async (_, s): Promise<ShardStatus> => {
+      const e = await leasesKv.get(leaseKey(s));
+      const lease = e?.operation === "PUT" ? e.json<{ owner: string; epoch?: number }>() : undefined;
+      const owner = lease?.owner;
+      const a = applied.get(s);
+      const seq = a && a.node === owner ? a.seq : undefined;
+      let lag: number | undefined;
+      if (seq !== undefined)
+        lag = seq >= last || (await nextShardEventSeq(nc, s, seq + 1)) === undefined ? 0 : last - seq;
+      return { shard: s, owner, epoch: lease ? (lease.epoch ?? e!.revision) : undefined, applied: seq, lag };
+    }),
+  );
+  return { config, streamLastSeq: last, members, shards };
+}
