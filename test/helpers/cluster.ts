@@ -1,5 +1,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExecutionContext } from "ava";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -90,6 +92,8 @@ export function spawnNode(t: ExecutionContext, url: string, dataDir: string, arg
     },
   );
   let err = "";
+  // TALLY_TEST_LOGS=<dir> keeps every spawned node's log there, for post-mortems of hung tests.
+  const logFile = process.env.TALLY_TEST_LOGS ? join(process.env.TALLY_TEST_LOGS, `node-${proc.pid}.log`) : undefined;
   proc.stdout!.resume();
   const exited = new Promise<number | string>((resolve) =>
     proc.once("exit", (code, signal) => resolve(code ?? signal ?? -1)),
@@ -97,6 +101,7 @@ export function spawnNode(t: ExecutionContext, url: string, dataDir: string, arg
   const ready = new Promise<void>((resolve, reject) => {
     proc.stderr!.on("data", (b: Buffer) => {
       err += b.toString();
+      if (logFile) appendFileSync(logFile, b);
       if (err.includes('"msg":"node ready"')) resolve();
     });
     void exited.then((code) => reject(new Error(`node exited (${code}) before ready:\n${err.slice(-2000)}`)));
@@ -121,6 +126,8 @@ export const FAST_NODE = [
   "500",
   "--snapshot-interval",
   "200",
+  "--log-level",
+  "debug",
 ];
 
 /** Starts `size` nats-servers (a JetStream cluster when > 1) with the mappings, and inits with `replicas`. */

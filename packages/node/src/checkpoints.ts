@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { pack, unpack } from "msgpackr";
@@ -5,6 +6,7 @@ import type { Logger } from "pino";
 import { NodeError } from "./errors.js";
 import { CHECKPOINTS_BUCKET } from "./names.js";
 import type { CountEntry } from "./shard-counts.js";
+import { nextStreamMessage } from "./stream-lookup.js";
 
 /** A shard's state as checkpointed: every count, and the stream sequence they reflect. */
 export interface Checkpoint {
@@ -37,10 +39,12 @@ interface Stored {
  * digest or does not decode is reported and skipped, never half-loaded.
  */
 export class Checkpoints {
+  readonly #nc: NatsConnection;
   readonly #os: ObjectStore;
   readonly #log: Logger;
 
-  private constructor(os: ObjectStore, log: Logger) {
+  private constructor(nc: NatsConnection, os: ObjectStore, log: Logger) {
+    this.#nc = nc;
     this.#os = os;
     this.#log = log;
   }
@@ -51,7 +55,7 @@ export class Checkpoints {
         cause: err,
       });
     });
-    return new Checkpoints(os, log);
+    return new Checkpoints(nc, os, log);
   }
 
   static objectName(shard: number): string {
@@ -80,16 +84,44 @@ export class Checkpoints {
     await this.#os.putBlob({ name: Checkpoints.objectName(cp.shard) }, pack(body) as Uint8Array);
   }
 
-  /** The shard's last complete checkpoint; undefined if there is none or it cannot be read. */
+  /**
+   * The shard's last complete checkpoint; undefined if there is none or it cannot
+   * be read. Chunks are fetched one by one with direct gets (each with a deadline)
+   * rather than with the object store's push consumer, which waits forever when a
+   * concurrent write replaces the object and purges the chunks being read; here a
+   * vanished chunk just means "read the newer version".
+   */
   async read(shard: number): Promise<Checkpoint | undefined> {
-    let data: Uint8Array | null;
-    try {
-      data = await this.#os.getBlob(Checkpoints.objectName(shard));
-    } catch (err) {
-      this.#log.error({ err, shard }, "shared checkpoint unreadable (digest or transfer failed); not used");
+    let data: Uint8Array | null = null;
+    for (let attempt = 0; attempt < 5 && data === null; attempt++) {
+      const info = await this.#os.info(Checkpoints.objectName(shard));
+      if (info === null || info.deleted) return undefined;
+      const chunks: Uint8Array[] = [];
+      let seq = 0;
+      while (chunks.length < info.chunks) {
+        const m = await nextStreamMessage(
+          this.#nc,
+          `OBJ_${CHECKPOINTS_BUCKET}`,
+          `$O.${CHECKPOINTS_BUCKET}.C.${info.nuid}`,
+          seq + 1,
+        );
+        if (!m) break; // replaced meanwhile
+        chunks.push(m.data);
+        seq = m.seq;
+      }
+      if (chunks.length < info.chunks) continue;
+      const body = Buffer.concat(chunks);
+      const digest = createHash("sha256").update(body).digest("base64url");
+      if (info.digest.replace(/=+$/, "") !== `SHA-256=${digest}`) {
+        this.#log.error({ shard, expected: info.digest }, "shared checkpoint fails its digest; not used");
+        return undefined;
+      }
+      data = new Uint8Array(body);
+    }
+    if (data === null) {
+      this.#log.error({ shard }, "shared checkpoint kept changing while being read; not used");
       return undefined;
     }
-    if (data === null) return undefined;
     try {
       const s = unpack(data) as Stored;
       if (s.v !== 1 || s.shard !== shard || !Number.isSafeInteger(s.seq) || !Array.isArray(s.e) || s.e.length % 4 !== 0)

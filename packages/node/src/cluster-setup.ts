@@ -228,6 +228,7 @@ export async function readClusterConfig(nc: NatsConnection): Promise<ClusterConf
  */
 export async function probeMappings(nc: NatsConnection, shards: number, timeoutMs = 2000): Promise<void> {
   const names = Array.from({ length: 12 }, (_, i) => `p${i}_${createInbox().slice(-8)}`);
+  const mine = new Set(names);
   const fix = `print the mapping with \`tally nats-config --shards ${shards}\`, include it in the nats-server config and reload the server`;
   for (const kind of ["ev", "rd"] as const) {
     const seen = new Map<string, number>();
@@ -235,7 +236,8 @@ export async function probeMappings(nc: NatsConnection, shards: number, timeoutM
     const done = (async () => {
       for await (const m of sub) {
         const [, , shard, , name] = m.subject.split(".");
-        if (name !== undefined) seen.set(name, Number(shard));
+        // Other nodes starting at the same moment probe too: count only our own names.
+        if (name !== undefined && mine.has(name)) seen.set(name, Number(shard));
         if (seen.size === names.length) break;
       }
     })();

@@ -291,9 +291,13 @@ class Node implements TallyNode {
     const started = performance.now();
     try {
       const last = (await this.#ctx.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+      const phase = (what: string) =>
+        this.#log.debug({ shards: batch.map((x) => x.shard), ms: Math.round(performance.now() - started) }, what);
       await Promise.all(batch.map((a) => a.restore(last)));
+      phase("restored");
       const active = batch.filter((a) => this.#owned.get(a.shard) === a && !this.#releasing.has(a.shard));
       const events = await this.#replay(active, last);
+      phase("replayed");
       await Promise.all(active.map((a) => a.consume(last)));
       this.#metrics.handoffs.inc({ direction: "in" }, active.length);
       const sources = { local: 0, shared: 0, empty: 0 };
@@ -325,13 +329,16 @@ class Node implements TallyNode {
     const byShard = new Map(actors.map((a) => [a.shard, a]));
     const from = Math.min(...actors.map((a) => a.confirmedSeq)) + 1;
     if (from > to) return 0;
+    // No filter at all (the stream holds only tally.ev.* subjects): nats-server 2.9
+    // recounts a filtered consumer's pending messages by scanning as the stream grows,
+    // which made a replay under live load slow down more and more.
     const consumer = await this.#ctx.js.consumers.get(EVENTS_STREAM, {
-      filter_subjects: "tally.ev.>",
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     });
     if ((await consumer.info(true)).num_pending === 0) return 0;
     const messages = await consumer.consume({ max_messages: 1024 });
+    this.#log.debug({ shards: [...byShard.keys()], from, to }, "replay started");
     this.#replays.add(messages);
     let n = 0;
     let reached = from - 1;
@@ -348,11 +355,14 @@ class Node implements TallyNode {
           reached = to; // pending 0: nothing of the stream up to `to` is left
           break;
         }
-        if (n % 1024 === 0) await new Promise((r) => setImmediate(r));
+        if (n % 1024 === 0) {
+          this.#log.debug({ shards: [...byShard.keys()], at: m.seq, to, pending: m.info.pending }, "replay progress");
+          await new Promise((r) => setImmediate(r));
+        }
       }
     } finally {
       this.#replays.delete(messages);
-      await messages.close().catch(() => undefined);
+      messages.stop(); // close() would wait for an iteration that has ended
     }
     if (reached < to && live()) {
       throw new NodeError("REPLAY_FAILED", `replay stopped at sequence ${reached} of ${to} (connection lost?)`);
@@ -488,7 +498,7 @@ class Node implements TallyNode {
     this.#status = "closing";
     for (const t of this.#timers) clearInterval(t);
     for (const s of this.#subs) s.unsubscribe();
-    await Promise.all([...this.#replays].map((m) => m.close().catch(() => undefined)));
+    for (const m of this.#replays) m.stop();
     try {
       // Every shard is handed off (snapshot, checkpoint, lease released) even if another's fails.
       const owned = [...this.#owned.values()];

@@ -137,6 +137,10 @@ export class ShardActor {
       this.source = local.seq > 0 ? "local" : "empty";
     }
     this.#checkpointSeq = shared?.seq ?? 0;
+    this.#ctx.log.debug(
+      { shard: this.shard, localSeq: local.seq, sharedSeq: shared?.seq, sharedBy: shared?.node, source: this.source },
+      "shard restored",
+    );
     this.#caughtUpTo = this.#processedSeq;
     this.#readyTarget = streamLastSeq;
     this.#status = "replaying";
@@ -166,8 +170,8 @@ export class ShardActor {
     this.#caughtUpTo = Math.max(this.#caughtUpTo, replayedTo);
     await this.#openConsumer();
     if (this.#status !== "replaying") {
-      // closed while starting
-      await this.#messages?.close();
+      // closed while starting. stop(), not close(): close() waits for an iteration that never began.
+      this.#messages?.stop();
       return;
     }
     this.#status = "running";
@@ -327,7 +331,9 @@ export class ShardActor {
     if (!msg.reply) return;
     if (!this.lease.valid()) {
       // Fenced: the lease may be someone else's now, and they answer this read.
+      // Stop taking reads at once (the node drops the shard on its next round).
       this.#ctx.metrics.reads.inc({ outcome: "fenced" });
+      this.#sub?.unsubscribe();
       return;
     }
     let ns: string, name: string, req: ReadRequest;
@@ -529,11 +535,13 @@ export class ShardActor {
     // Taken synchronously: the counts and the sequence belong together.
     const entries = this.#counts.dump();
     const end = this.#ctx.metrics.checkpointSeconds.startTimer();
+    this.#ctx.log.debug({ shard: this.shard, seq }, "checkpoint started");
     this.#checkpointing = this.#ctx.checkpoints
       .write({ shard: this.shard, seq, epoch: this.lease.epoch, node: this.#ctx.nodeId, entries })
       .then(
         () => {
           this.#checkpointSeq = Math.max(this.#checkpointSeq, seq);
+          this.#ctx.log.debug({ shard: this.shard, seq, entries: entries.length }, "checkpoint written");
           end();
         },
         (err: unknown) => {
@@ -555,7 +563,8 @@ export class ShardActor {
     if (this.#status === "closed" || this.#status === "closing") return;
     const wasActive = this.#status === "running" || this.#status === "replaying";
     this.#status = "closing";
-    this.#sub?.unsubscribe();
+    // Reads keep arriving until the subscription is drained below; while the lease
+    // is held they get a retryable NOT_READY, so none waits out a client timeout.
     for (const w of this.#waiters) {
       clearTimeout(w.timer);
       this.#fail(
@@ -568,7 +577,8 @@ export class ShardActor {
     this.#waiters = [];
     for (const fn of this.#progress.splice(0)) fn();
     if (wasActive) {
-      await this.#messages?.close();
+      // stop() ends the loop below (if it runs); close() would wait forever on one never started.
+      this.#messages?.stop();
       await this.#loop;
       await this.#snapshotting?.catch(() => undefined);
       await this.#checkpointing?.catch(() => undefined);
@@ -576,12 +586,21 @@ export class ShardActor {
         this.snapshot(),
         opts.checkpoint ? this.#finalCheckpoint() : Promise.resolve(),
       ]);
+      await this.#stopReads();
       this.#status = "closed";
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
       return;
     }
+    await this.#stopReads();
     this.#status = "closed";
+  }
+
+  /** Unsubscribes, answering the reads already received first; done before the lease is released. */
+  async #stopReads(): Promise<void> {
+    const sub = this.#sub;
+    this.#sub = undefined;
+    if (sub && !sub.isClosed()) await sub.drain().catch(() => sub.unsubscribe());
   }
 
   #finalCheckpoint(): Promise<void> {

@@ -2,19 +2,40 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { shardEventFilter } from "@tally/core";
 import { EVENTS_STREAM } from "./names.js";
 
+/** A message read straight from a stream. */
+export interface StreamMessage {
+  seq: number;
+  subject: string;
+  data: Uint8Array;
+}
+
 /**
- * Sequence of the first stored event of `shard` at or after `seq`, if any: one
- * direct `next_by_subj` lookup (cheap on nats-server 2.9, unlike a consumer's info,
- * which counts its pending messages by scanning).
+ * The first message of `stream` at or after `seq` on `subject` (wildcards allowed),
+ * if any: one `STREAM.MSG.GET` request with a deadline, no consumer. Cheap on
+ * nats-server 2.9, unlike a consumer's info, which counts pending messages by scanning.
  */
-export async function nextShardEventSeq(nc: NatsConnection, shard: number, seq: number): Promise<number | undefined> {
-  const reply = await nc.request(
-    `$JS.API.STREAM.MSG.GET.${EVENTS_STREAM}`,
-    JSON.stringify({ seq, next_by_subj: shardEventFilter(shard) }),
-    { timeout: 5000 },
-  );
-  const r = reply.json<{ message?: { seq: number }; error?: { code: number; description: string } }>();
-  if (r.message) return r.message.seq;
+export async function nextStreamMessage(
+  nc: NatsConnection,
+  stream: string,
+  subject: string,
+  seq: number,
+): Promise<StreamMessage | undefined> {
+  const reply = await nc.request(`$JS.API.STREAM.MSG.GET.${stream}`, JSON.stringify({ seq, next_by_subj: subject }), {
+    timeout: 5000,
+  });
+  const r = reply.json<{
+    message?: { seq: number; subject: string; data?: string };
+    error?: { code: number; description: string };
+  }>();
+  if (r.message) {
+    const { seq: s, subject: subj, data } = r.message;
+    return { seq: s, subject: subj, data: data ? new Uint8Array(Buffer.from(data, "base64")) : new Uint8Array(0) };
+  }
   if (r.error?.code === 404) return undefined;
-  throw new Error(`stream message lookup failed: ${r.error?.description ?? "unexpected reply"}`);
+  throw new Error(`stream ${stream} message lookup failed: ${r.error?.description ?? "unexpected reply"}`);
+}
+
+/** Sequence of the first stored event of `shard` at or after `seq`, if any. */
+export async function nextShardEventSeq(nc: NatsConnection, shard: number, seq: number): Promise<number | undefined> {
+  return (await nextStreamMessage(nc, EVENTS_STREAM, shardEventFilter(shard), seq))?.seq;
 }
