@@ -88,7 +88,7 @@ export function spawnNode(t: ExecutionContext, url: string, dataDir: string, arg
     {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, TALLY_LOG_LEVEL: "info" },
+      env: { ...process.env, TALLY_LOG_LEVEL: process.env.TALLY_TEST_LOG_LEVEL ?? "info" },
     },
   );
   let err = "";
@@ -126,8 +126,6 @@ export const FAST_NODE = [
   "500",
   "--snapshot-interval",
   "200",
-  "--log-level",
-  "debug",
 ];
 
 /** Starts `size` nats-servers (a JetStream cluster when > 1) with the mappings, and inits with `replicas`. */

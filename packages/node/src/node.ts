@@ -150,7 +150,10 @@ class Node implements TallyNode {
       log: this.#log,
       describe: () => ({
         ...(this.httpPort !== undefined ? { httpPort: this.httpPort } : {}),
-        shards: Object.fromEntries([...this.#owned].map(([s, a]) => [s, a.confirmedSeq])),
+        // Shards whose reads this node takes (restored; maybe still replaying).
+        shards: Object.fromEntries(
+          [...this.#owned].filter(([, a]) => a.takingReads).map(([s, a]) => [s, a.confirmedSeq]),
+        ),
       }),
       onChange: () => this.#schedule(),
     });

@@ -147,6 +147,11 @@ export class ShardActor {
     this.#sub = this.#ctx.nc.subscribe(shardReadFilter(this.shard), { callback: (_err, msg) => this.handleRead(msg) });
   }
 
+  /** True from restore (reads are taken, and wait while replaying) until close. */
+  get takingReads(): boolean {
+    return this.#status === "replaying" || this.#status === "running";
+  }
+
   /** Every event of this shard with sequence ≤ this is reflected in its counts. */
   get confirmedSeq(): number {
     return this.#confirmedSeq();
