@@ -78,3 +78,81 @@ test("cli - tally dev runs a server and node; inc, get and dlq work against it; 
   dev.kill("SIGTERM");
   t.is(await exited, 0);
 });
+
+test("cli - tally dev --nodes 3 runs a local 3-node cluster; tally status shows members, owners, epochs and lag", async (t) => {
+  const dir = await tempDir("tally-dev3-");
+  t.teardown(() => dir.remove());
+  const port = await freePort();
+  const dev = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "packages/cli/src/bin.ts",
+      "dev",
+      "--dir",
+      dir.path,
+      "--port",
+      String(port),
+      "--shards",
+      "8",
+      "--nodes",
+      "3",
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const exited = new Promise<number | string>((r) => dev.once("exit", (code, sig) => r(code ?? sig ?? -1)));
+  t.teardown(async () => {
+    if (dev.exitCode === null && dev.signalCode === null) {
+      dev.kill("SIGKILL");
+      await exited;
+    }
+  });
+  let out = "";
+  dev.stdout.on("data", (b: Buffer) => (out += b.toString()));
+  dev.stderr.resume();
+  await waitFor(() => out.includes("Tally is running"), { timeoutMs: 60_000, message: "tally dev did not start" });
+  t.regex(out, /3 nodes \(dev-1, dev-2, dev-3\)/);
+  const env = { TALLY_NATS_URL: `nats://127.0.0.1:${port}` };
+
+  let seq = 0;
+  for (let i = 0; i < 8; i++)
+    seq = (JSON.parse((await tally(["inc", "web", `page${i}`, "2"], env)).stdout) as { seq: number }).seq;
+  for (let i = 0; i < 8; i++) {
+    const r = JSON.parse((await tally(["get", "web", `page${i}`, "--min-seq", String(seq)], env)).stdout) as {
+      value: number;
+    };
+    t.is(r.value, 2);
+  }
+  // Every shard ends up owned by one of the three, with ⌊8/3⌋ or ⌈8/3⌉ each.
+  const st = await waitFor(
+    async () => {
+      const s = JSON.parse((await tally(["status", "--json"], env)).stdout) as {
+        members: { id: string; live: boolean }[];
+        shards: { owner?: string; epoch?: number; lag?: number }[];
+      };
+      const counts = ["dev-1", "dev-2", "dev-3"].map((m) => s.shards.filter((x) => x.owner === m).length);
+      return counts.every((c) => c === 2 || c === 3) && s.shards.every((x) => x.lag !== undefined) ? s : undefined;
+    },
+    { timeoutMs: 30_000, message: "shards spread over the three dev nodes" },
+  );
+  t.deepEqual(
+    st.members.map((m) => [m.id, m.live]),
+    [
+      ["dev-1", true],
+      ["dev-2", true],
+      ["dev-3", true],
+    ],
+  );
+  t.true(st.shards.every((s) => typeof s.epoch === "number" && s.epoch > 0));
+  // The readable table.
+  const { stdout } = await tally(["status"], env);
+  t.regex(stdout, /^cluster: 8 shards \(8 served\)/);
+  t.regex(stdout, /MEMBER +HOST +STATE +SHARDS +HEARTBEAT/);
+  t.regex(stdout, /dev-2 +\S+ +live +[23] /);
+  t.regex(stdout, /SHARD +OWNER +EPOCH +APPLIED +LAG/);
+  t.regex(stdout, /\n7 +dev-\d +\d+ +\d+ +0\n?/);
+
+  dev.kill("SIGTERM");
+  t.is(await exited, 0);
+});
