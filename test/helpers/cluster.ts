@@ -14,7 +14,15 @@ import {
   type NodeOptions,
   type TallyNode,
 } from "@tally/node";
-import { startCluster, startServer, tempDir, waitFor, type NatsCluster, type NatsServer } from "@tally/testing";
+import {
+  startCluster,
+  startServer,
+  tempDir,
+  trackProcess,
+  waitFor,
+  type NatsCluster,
+  type NatsServer,
+} from "@tally/testing";
 import type { Period } from "@tally/core";
 
 /** Repository root, for spawning the CLI. */
@@ -91,6 +99,7 @@ export function spawnNode(t: ExecutionContext, url: string, dataDir: string, arg
       env: { ...process.env, TALLY_LOG_LEVEL: process.env.TALLY_TEST_LOG_LEVEL ?? "info" },
     },
   );
+  trackProcess(proc); // SIGKILLed when this test process exits, even after an ava timeout
   let err = "";
   // TALLY_TEST_LOGS=<dir> keeps every spawned node's log there, for post-mortems of hung tests.
   const logFile = process.env.TALLY_TEST_LOGS ? join(process.env.TALLY_TEST_LOGS, `node-${proc.pid}.log`) : undefined;

@@ -104,6 +104,12 @@ program
     int("--checkpoint-interval"),
     5000,
   )
+  .option(
+    "--stop-timeout <ms>",
+    "longest a graceful stop (hand-off) may take before exiting",
+    int("--stop-timeout"),
+    60_000,
+  )
   .addOption(
     new Option("--log-level <level>", "log level")
       .choices(["fatal", "error", "warn", "info", "debug", "trace"])
@@ -123,16 +129,27 @@ program
       minMembers: number;
       maxMoving: number;
       checkpointInterval: number;
+      stopTimeout: number;
       logLevel: string;
     }) => {
       // Handlers first: a stop asked for during start-up replay is honoured once it ends.
       const run: { node?: TallyNode; stopAsked: boolean } = { stopAsked: false };
       const stop = () => {
+        if (run.stopAsked && run.node) {
+          process.stderr.write("tally: second stop signal: exiting without finishing the hand-off\n");
+          process.exit(1);
+        }
         run.stopAsked = true;
-        run.node?.close().catch((err: unknown) => process.stderr.write(`tally: close failed: ${String(err)}\n`));
+        if (!run.node) return;
+        // A hand-off needs NATS; if it is unreachable, give up after the deadline (leases then expire).
+        setTimeout(() => {
+          process.stderr.write(`tally: graceful stop took over ${o.stopTimeout} ms; exiting\n`);
+          process.exit(1);
+        }, o.stopTimeout).unref();
+        run.node.close().catch((err: unknown) => process.stderr.write(`tally: close failed: ${String(err)}\n`));
       };
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
       const node = (run.node = await startNode({
         connection: connectionOptions(flags()),
         dataDir: o.data,

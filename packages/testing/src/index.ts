@@ -8,6 +8,7 @@ export { findNatsServer } from "./find-nats-server.js";
 export { startServer } from "./launcher.js";
 export { tempDir } from "./temp-dir.js";
 export { waitFor } from "./wait-for.js";
+export { trackProcess } from "./process-registry.js";
 
 export type { TempDir } from "./temp-dir.js";
 export type { ClusterOptions, NatsCluster, NatsServer, ServerOptions } from "./types.js";
