@@ -133,14 +133,15 @@ program
       logLevel: string;
     }) => {
       // Handlers first: a stop asked for during start-up replay is honoured once it ends.
-      const run: { node?: TallyNode; stopAsked: boolean } = { stopAsked: false };
+      const run: { node?: TallyNode; stopAsked: boolean; closing: boolean } = { stopAsked: false, closing: false };
       const stop = () => {
-        if (run.stopAsked && run.node) {
+        if (run.closing) {
           process.stderr.write("tally: second stop signal: exiting without finishing the hand-off\n");
           process.exit(1);
         }
         run.stopAsked = true;
         if (!run.node) return;
+        run.closing = true;
         // A hand-off needs NATS; if it is unreachable, give up after the deadline (leases then expire).
         setTimeout(() => {
           process.stderr.write(`tally: graceful stop took over ${o.stopTimeout} ms; exiting\n`);
