@@ -49,5 +49,9 @@ test("nats - init --replicas 3 makes the stream and every bucket R3; one NATS se
     `killed n${index + 1} (stream leader ${leader}); ${load.acked} events acked, ${load.retries} publishes retried`,
   );
   for (const n of nodes) t.is(n.proc.exitCode, null, "every node rode through");
-  await assertExact(t, nc, load.truth);
+  // nats-server 2.9 keeps placing some new consumers on the dead server for up to
+  // ~30 s, so shards that lost their consumer may take that long to serve again.
+  const started = performance.now();
+  await assertExact(t, nc, load.truth, { retryDeadlineMs: 90_000 });
+  t.log(`every counter exact and served ${Math.round(performance.now() - started)} ms after publishing stopped`);
 });

@@ -83,9 +83,10 @@ export async function assertExact(
   t: ExecutionContext,
   nc: NatsConnection,
   truth: Truth,
-  periods: readonly Period[] = DEFAULT_PERIODS,
+  opts: { periods?: readonly Period[]; retryDeadlineMs?: number } = {},
 ): Promise<void> {
-  const client = tallyClient(nc, { retryDeadlineMs: 30_000 });
+  const periods = opts.periods ?? DEFAULT_PERIODS;
+  const client = tallyClient(nc, { retryDeadlineMs: opts.retryDeadlineMs ?? 30_000 });
   t.true(truth.counters.size > 0, "the test published something");
   let checked = 0;
   await Promise.all(

@@ -7,44 +7,69 @@ export interface BucketWatch {
   stop(): void;
 }
 
+/** Callbacks of {@link watchBucket}. */
+export interface WatchHandlers {
+  /** Each current entry (`initial` true), then every change. */
+  onEntry(e: KvWatchEntry, initial: boolean): void;
+  /** The watch restarts (after its server was lost): forget what was seen; the current entries follow. */
+  onRestart(): void;
+}
+
 /**
- * Watches every key of `kv`: `onEntry` gets each current entry (`initial` true),
- * then every change. Resolves once the current entries have all been delivered.
+ * Watches every key of `kv`. Resolves once the current entries have all been
+ * delivered. If the watch ends on its own (its consumer could not be recreated
+ * while a server was down), it is started again, so a node never stops seeing
+ * changes.
  */
-export async function watchBucket(
-  kv: KV,
-  log: Logger,
-  onEntry: (e: KvWatchEntry, initial: boolean) => void,
-): Promise<BucketWatch> {
-  const empty = (await kv.status()).values === 0;
-  const watch = await kv.watch();
+export async function watchBucket(kv: KV, log: Logger, handlers: WatchHandlers): Promise<BucketWatch> {
   let stopped = false;
-  let initial = !empty;
-  let markReady!: () => void;
-  const ready = new Promise<void>((r) => (markReady = r));
-  if (empty) markReady();
-  void (async () => {
-    try {
-      for await (const e of watch) {
-        // The last entry of the initial batch has delta 0; later entries are updates.
-        const first = initial && !e.isUpdate;
-        onEntry(e, first);
-        if (initial && (e.isUpdate || e.delta === 0)) {
-          initial = false;
-          markReady();
+  let current: { stop(): void } | undefined;
+  const run = async (first: boolean): Promise<void> => {
+    const empty = (await kv.status()).values === 0;
+    const watch = await kv.watch();
+    current = watch;
+    if (!first) handlers.onRestart();
+    let initial = !empty;
+    let markReady!: () => void;
+    const ready = new Promise<void>((r) => (markReady = r));
+    if (empty) markReady();
+    void (async () => {
+      try {
+        for await (const e of watch) {
+          handlers.onEntry(e, initial && !e.isUpdate);
+          // The last entry of the initial batch has delta 0; later entries are updates.
+          if (initial && (e.isUpdate || e.delta === 0)) {
+            initial = false;
+            markReady();
+          }
         }
+      } catch (err) {
+        if (!stopped) log.warn({ err }, "KV watch failed");
+      } finally {
+        markReady();
+        if (!stopped) void restart();
       }
-    } catch (err) {
-      if (!stopped) log.error({ err }, "KV watch failed");
-    } finally {
-      markReady();
+    })();
+    await ready;
+  };
+  const restart = async (): Promise<void> => {
+    for (let attempt = 0; !stopped; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+      if (stopped) return;
+      try {
+        await run(false);
+        log.info("KV watch restarted");
+        return;
+      } catch (err) {
+        log.warn({ err, attempt }, "restarting the KV watch failed; retrying");
+      }
     }
-  })();
-  await ready;
+  };
+  await run(true);
   return {
     stop() {
       stopped = true;
-      watch.stop();
+      current?.stop();
     },
   };
 }

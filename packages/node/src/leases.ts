@@ -95,9 +95,12 @@ export class LeaseTable {
       throw new NodeError("NOT_INITIALIZED", `no ${LEASES_BUCKET} bucket: run \`tally init\` again`, { cause: err });
     });
     const t = new LeaseTable(kv, self, ttlMs, log);
-    t.#watch = await watchBucket(kv, log, (e, initial) => {
-      const shard = t.#apply(e);
-      if (shard !== undefined && !initial) onChange(shard);
+    t.#watch = await watchBucket(kv, log, {
+      onEntry: (e, initial) => {
+        const shard = t.#apply(e);
+        if (shard !== undefined && !initial) onChange(shard);
+      },
+      onRestart: () => t.#view.clear(),
     });
     return t;
   }

@@ -122,9 +122,12 @@ export class Membership {
   }
 
   async #watch(): Promise<void> {
-    const watch = await watchBucket(this.#kv, this.#opts.log, (e, initial) => {
-      this.#apply(e, initial);
-      if (!initial) this.checkLiveness();
+    const watch = await watchBucket(this.#kv, this.#opts.log, {
+      onEntry: (e, initial) => {
+        this.#apply(e, initial);
+        if (!initial) this.checkLiveness();
+      },
+      onRestart: () => this.#members.clear(),
     });
     this.#stopWatch = () => watch.stop();
     this.checkLiveness();

@@ -14,6 +14,7 @@ import { ShardActor, type ShardActorContext } from "./shard-actor.js";
 import { Checkpoints } from "./checkpoints.js";
 import { LeaseTable } from "./leases.js";
 import { Membership } from "./membership.js";
+import { stopOnMissedHeartbeats } from "./consumer-watchdog.js";
 import { SnapshotStore } from "./snapshot-store.js";
 
 /** Lifecycle of a node. */
@@ -340,7 +341,8 @@ class Node implements TallyNode {
       opt_start_seq: from,
     });
     if ((await consumer.info(true)).num_pending === 0) return 0;
-    const messages = await consumer.consume({ max_messages: 1024 });
+    const messages = await consumer.consume({ max_messages: 1024, expires: 5000 });
+    stopOnMissedHeartbeats(messages, (count) => this.#log.warn({ count }, "replay consumer missed heartbeats"));
     this.#log.debug({ shards: [...byShard.keys()], from, to }, "replay started");
     this.#replays.add(messages);
     let n = 0;

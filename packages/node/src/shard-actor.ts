@@ -37,6 +37,7 @@ import type { ResolvedNodeOptions } from "./options.js";
 import type { Checkpoints } from "./checkpoints.js";
 import type { Lease } from "./leases.js";
 import { nextShardEventSeq } from "./stream-lookup.js";
+import { stopOnMissedHeartbeats } from "./consumer-watchdog.js";
 
 /** Everything an actor needs from its node. */
 export interface ShardActorContext {
@@ -191,7 +192,13 @@ export class ShardActor {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: this.#confirmedSeq() + 1,
     });
-    this.#messages = await this.#consumer.consume({ max_messages: this.#ctx.options.pullBatch });
+    // Short pulls: a server lost under the consumer is noticed (missed heartbeats,
+    // every 2.5 s) and the ordered consumer recreated on another within seconds.
+    const messages = await this.#consumer.consume({ max_messages: this.#ctx.options.pullBatch, expires: 5000 });
+    stopOnMissedHeartbeats(messages, (count) =>
+      this.#ctx.log.warn({ shard: this.shard, count }, "shard consumer missed heartbeats; recreating it"),
+    );
+    this.#messages = messages;
   }
 
   /** Runs the consumer loop; if the consumer gives up (e.g. a long JetStream outage), reopens it. */
