@@ -73,7 +73,7 @@ export class LeaseTable {
   readonly #self: string;
   readonly #ttlMs: number;
   readonly #log: Logger;
-  readonly #view = new Map<number, LeaseRecord>();
+  readonly #view = new Map<number, LeaseRecord & { seenAt: number }>();
   #watch: BucketWatch | undefined;
 
   private constructor(kv: KV, self: string, ttlMs: number, log: Logger) {
@@ -97,7 +97,7 @@ export class LeaseTable {
     const t = new LeaseTable(kv, self, ttlMs, log);
     t.#watch = await watchBucket(kv, log, {
       onEntry: (e, initial) => {
-        const shard = t.#apply(e);
+        const shard = t.#apply(e, initial);
         if (shard !== undefined && !initial) onChange(shard);
       },
       onRestart: () => t.#view.clear(),
@@ -115,12 +115,18 @@ export class LeaseTable {
     return Math.max(100, Math.floor(this.#ttlMs / 5));
   }
 
-  /** The holder of each shard's lease as last seen (may be stale after a silent expiry). */
+  /**
+   * The holder of a shard's lease as last seen, or undefined when there is none. An
+   * entry not renewed for a whole TTL has expired on the server (expiry by max age
+   * sends no watch event), so it counts as none too.
+   */
   holder(shard: number): LeaseRecord | undefined {
-    return this.#view.get(shard);
+    const r = this.#view.get(shard);
+    if (!r || performance.now() - r.seenAt > this.#ttlMs) return undefined;
+    return { owner: r.owner, epoch: r.epoch };
   }
 
-  #apply(e: KvWatchEntry): number | undefined {
+  #apply(e: KvWatchEntry, initial: boolean): number | undefined {
     const m = /^shard-(\d+)$/.exec(e.key);
     if (!m) return undefined;
     const shard = Number(m[1]);
@@ -131,7 +137,13 @@ export class LeaseTable {
     try {
       const v = e.json<Partial<LeaseRecord>>();
       if (typeof v.owner !== "string") throw new Error("no owner");
-      this.#view.set(shard, { owner: v.owner, epoch: typeof v.epoch === "number" ? v.epoch : e.revision });
+      // An entry found at start counts as seen when it was stored (as far as wall clocks tell).
+      const age = initial ? Math.min(this.#ttlMs, Math.max(0, Date.now() - e.created.getTime())) : 0;
+      this.#view.set(shard, {
+        owner: v.owner,
+        epoch: typeof v.epoch === "number" ? v.epoch : e.revision,
+        seenAt: performance.now() - age,
+      });
     } catch {
       this.#log.warn({ key: e.key }, "unreadable lease entry ignored");
     }
@@ -144,7 +156,7 @@ export class LeaseTable {
     try {
       const rev = await this.#kv.create(leaseKey(shard), JSON.stringify({ owner: this.#self }));
       const lease = new Lease(shard, rev, sentAt, this.validForMs);
-      this.#view.set(shard, { owner: this.#self, epoch: rev });
+      this.#view.set(shard, { owner: this.#self, epoch: rev, seenAt: sentAt });
       return lease;
     } catch (err) {
       if (isWrongLastSequence(err)) return undefined;
