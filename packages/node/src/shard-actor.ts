@@ -102,6 +102,8 @@ export class ShardActor {
   #healthy = true;
   #progress: (() => void)[] = [];
   #sub: Subscription | undefined;
+  /** When the consumer last delivered an event (performance.now). */
+  #progressAt = performance.now();
   #checkpointSeq = 0;
   #checkpointing: Promise<void> | undefined;
   /** Where the state came from at restore. */
@@ -269,6 +271,7 @@ export class ShardActor {
 
   #processed(seq: number): void {
     this.#processedSeq = seq;
+    this.#progressAt = performance.now();
     if (++this.#sinceSnapshot >= this.#ctx.options.snapshotEvents) this.snapshot().catch(() => undefined);
     if (this.#waiters.length > 0) this.#flushWaiters();
     if (this.#progress.length > 0) {
@@ -475,6 +478,16 @@ export class ShardActor {
       const last = (await this.#ctx.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
       const from = this.#confirmedSeq() + 1;
       const next = await nextShardEventSeq(this.#ctx.nc, this.shard, from);
+      if (next !== undefined && performance.now() - this.#progressAt > STALL_MS && this.#messages) {
+        // The stream holds events this shard has not seen, and its consumer has
+        // delivered nothing for a while: recreate it (the supervisor reopens it).
+        this.#ctx.log.warn(
+          { shard: this.shard, at: this.#processedSeq, next },
+          "shard consumer stalled; recreating it",
+        );
+        this.#progressAt = performance.now();
+        this.#messages.stop();
+      }
       const bound = next === undefined ? last : Math.min(last, next - 1);
       if (bound > this.#caughtUpTo) {
         this.#caughtUpTo = bound;
@@ -627,6 +640,9 @@ export class ShardActor {
     return this.checkpoint();
   }
 }
+
+/** A consumer that delivers nothing this long while its shard has events waiting is recreated. */
+const STALL_MS = 5000;
 
 function storedTimeMs(m: JsMsg): number {
   const ns = m.info.timestampNanos as unknown as bigint | number;
