@@ -1,4 +1,4 @@
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { connect } from "@nats-io/transport-node";
@@ -16,13 +16,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test("cli - tally dev runs a server and node; inc, get and dlq work against it; SIGTERM exits 0", async (t) => {
+/** Runs `tally dev` with `args` on a free port under a fresh dir; killed in teardown. Resolves once it prints "Tally is running". */
+async function startDev(t: ExecutionContext, args: string[]) {
   const dir = await tempDir("tally-dev-");
   t.teardown(() => dir.remove());
   const port = await freePort();
   const dev = spawn(
     process.execPath,
-    ["--import", "tsx", "packages/cli/src/bin.ts", "dev", "--dir", dir.path, "--port", String(port), "--shards", "8"],
+    ["--import", "tsx", "packages/cli/src/bin.ts", "dev", "--dir", dir.path, "--port", String(port), ...args],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   const exited = new Promise<number | string>((r) => dev.once("exit", (code, sig) => r(code ?? sig ?? -1)));
@@ -35,13 +36,18 @@ test("cli - tally dev runs a server and node; inc, get and dlq work against it; 
   let out = "";
   dev.stdout.on("data", (b: Buffer) => (out += b.toString()));
   dev.stderr.resume();
-  await waitFor(() => out.includes("Tally is running"), { timeoutMs: 30_000, message: "tally dev did not start" });
+  await waitFor(() => out.includes("Tally is running"), { timeoutMs: 60_000, message: "tally dev did not start" });
+  return { dev, dir, out: () => out, exited, env: { TALLY_NATS_URL: `nats://127.0.0.1:${port}` } };
+}
+
+test("cli - tally dev runs a server and node; inc, get and dlq work against it; SIGTERM exits 0", async (t) => {
+  const { dev, dir, out: output, exited, env } = await startDev(t, ["--shards", "8"]);
+  const out = output();
   t.regex(out, /pnpm tally inc web home/);
   // The server config it wrote lives with the data, under --dir.
   t.true(out.includes(`config ${dir.path}/nats-server.conf`));
   const { readFile } = await import("node:fs/promises");
   t.regex(await readFile(`${dir.path}/nats-server.conf`, "utf8"), /partition\(8,1,2\)/);
-  const env = { TALLY_NATS_URL: `nats://127.0.0.1:${port}` };
 
   const a = JSON.parse((await tally(["inc", "web", "home", "3", "--ts", "2026-11-20T10:00:00Z"], env)).stdout) as {
     seq: number;
@@ -80,40 +86,8 @@ test("cli - tally dev runs a server and node; inc, get and dlq work against it; 
 });
 
 test("cli - tally dev --nodes 3 runs a local 3-node cluster; tally status shows members, owners, epochs and lag", async (t) => {
-  const dir = await tempDir("tally-dev3-");
-  t.teardown(() => dir.remove());
-  const port = await freePort();
-  const dev = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "packages/cli/src/bin.ts",
-      "dev",
-      "--dir",
-      dir.path,
-      "--port",
-      String(port),
-      "--shards",
-      "8",
-      "--nodes",
-      "3",
-    ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const exited = new Promise<number | string>((r) => dev.once("exit", (code, sig) => r(code ?? sig ?? -1)));
-  t.teardown(async () => {
-    if (dev.exitCode === null && dev.signalCode === null) {
-      dev.kill("SIGKILL");
-      await exited;
-    }
-  });
-  let out = "";
-  dev.stdout.on("data", (b: Buffer) => (out += b.toString()));
-  dev.stderr.resume();
-  await waitFor(() => out.includes("Tally is running"), { timeoutMs: 60_000, message: "tally dev did not start" });
-  t.regex(out, /3 nodes \(dev-1, dev-2, dev-3\)/);
-  const env = { TALLY_NATS_URL: `nats://127.0.0.1:${port}` };
+  const { dev, out, exited, env } = await startDev(t, ["--shards", "8", "--nodes", "3"]);
+  t.regex(out(), /3 nodes \(dev-1, dev-2, dev-3\)/);
 
   let seq = 0;
   for (let i = 0; i < 8; i++)
