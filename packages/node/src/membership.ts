@@ -86,11 +86,6 @@ export class Membership {
     return out.sort();
   }
 
-  /** Every member heard from, live or not, with what it last said. */
-  members(): Map<string, Member> {
-    return new Map(this.#members);
-  }
-
   /** Reports a change when the live set differs from the last call. */
   checkLiveness(): void {
     const key = this.live().join(",");

@@ -33,8 +33,6 @@ export interface TallyNode {
   snapshot(): Promise<void>;
   /** Writes the shared checkpoint of every shard it serves now. */
   checkpoint(): Promise<void>;
-  /** Live members as this node sees them. */
-  members(): string[];
   /** Graceful stop: stop consuming, final snapshot, close; idempotent. */
   close(): Promise<void>;
   /** Resolves when the node has closed, by `close()` or because its connection ended. */
@@ -484,10 +482,6 @@ class Node implements TallyNode {
 
   async checkpoint(): Promise<void> {
     await Promise.all([...this.#owned.values()].map((a) => a.checkpoint()));
-  }
-
-  members(): string[] {
-    return this.#membership?.live() ?? [this.id];
   }
 
   closed(): Promise<void> {

@@ -102,8 +102,9 @@ export class ShardActor {
   #healthy = true;
   #progress: (() => void)[] = [];
   #sub: Subscription | undefined;
-  /** When the consumer last delivered an event (performance.now). */
-  #progressAt = performance.now();
+  /** Processed sequence the catch-up probe last saw, and since when (stall detection off the hot path). */
+  #stallSeq = -1;
+  #stallSince = 0;
   #checkpointSeq = 0;
   #checkpointing: Promise<void> | undefined;
   /** Where the state came from at restore. */
@@ -271,7 +272,6 @@ export class ShardActor {
 
   #processed(seq: number): void {
     this.#processedSeq = seq;
-    this.#progressAt = performance.now();
     if (++this.#sinceSnapshot >= this.#ctx.options.snapshotEvents) this.snapshot().catch(() => undefined);
     if (this.#waiters.length > 0) this.#flushWaiters();
     if (this.#progress.length > 0) {
@@ -464,6 +464,7 @@ export class ShardActor {
   #kickProbe(): void {
     if (this.#probing || this.#status !== "running") return;
     this.#probing = true;
+    this.#stallSeq = -1; // stall time counts from this probe on, not from an idle spell before it
     this.#probeLoop()
       .catch((err: unknown) => this.#ctx.log.warn({ err, shard: this.shard }, "catch-up probe failed"))
       .finally(() => {
@@ -478,14 +479,18 @@ export class ShardActor {
       const last = (await this.#ctx.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
       const from = this.#confirmedSeq() + 1;
       const next = await nextShardEventSeq(this.#ctx.nc, this.shard, from);
-      if (next !== undefined && performance.now() - this.#progressAt > STALL_MS && this.#messages) {
+      if (this.#processedSeq !== this.#stallSeq) {
+        this.#stallSeq = this.#processedSeq;
+        this.#stallSince = performance.now();
+      }
+      if (next !== undefined && performance.now() - this.#stallSince > STALL_MS && this.#messages) {
         // The stream holds events this shard has not seen, and its consumer has
         // delivered nothing for a while: recreate it (the supervisor reopens it).
         this.#ctx.log.warn(
           { shard: this.shard, at: this.#processedSeq, next },
           "shard consumer stalled; recreating it",
         );
-        this.#progressAt = performance.now();
+        this.#stallSince = performance.now();
         this.#messages.stop();
       }
       const bound = next === undefined ? last : Math.min(last, next - 1);
