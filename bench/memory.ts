@@ -7,7 +7,7 @@
  * (counter, period, bucket) entries and measures the retained heap per entry after full GCs,
  * then does the same for the baselines. Prints one JSON object on stdout.
  */
-import { ShardCounts } from "@tally/node";
+import { ShardCounts } from "@tally/core";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("memory.ts needs node --expose-gc");

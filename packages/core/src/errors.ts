@@ -104,11 +104,27 @@ export class EventError extends TallyError {
   }
 }
 
+/**
+ * Codes that mean "the same request may succeed if sent again": a shard moving,
+ * replaying or not yet caught up. Error replies carry `retryable` computed from this,
+ * so clients need no list of their own.
+ */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set<string>([
+  ErrorCode.NOT_READY,
+  ErrorCode.SHARD_NOT_OWNED,
+  ErrorCode.TIMEOUT,
+]);
+
+/** Whether an error with this code is worth retrying (see {@link RETRYABLE_CODES}). */
+export function isRetryableCode(code: string): boolean {
+  return RETRYABLE_CODES.has(code);
+}
+
 /** Options of {@link RequestError}. */
 export interface RequestErrorOptions extends TallyErrorOptions {
   /**
    * Whether the same request may succeed if sent again (e.g. during a shard handoff).
-   * @default false
+   * @default isRetryableCode(code)
    */
   retryable?: boolean;
 }
@@ -121,7 +137,7 @@ export class RequestError extends TallyError {
   constructor(code: string, message: string, options?: RequestErrorOptions) {
     super(code, message, options);
     this.name = "RequestError";
-    this.retryable = options?.retryable ?? false;
+    this.retryable = options?.retryable ?? isRetryableCode(code);
   }
 }
 

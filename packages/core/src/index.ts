@@ -5,10 +5,19 @@
  * @packageDocumentation
  */
 
-export { ErrorCode, EventError, RequestError, TallyError, serviceStatus } from "./errors.js";
+export {
+  ErrorCode,
+  EventError,
+  RETRYABLE_CODES,
+  RequestError,
+  TallyError,
+  isRetryableCode,
+  serviceStatus,
+} from "./errors.js";
 export type { EventErrorCode, RequestErrorOptions, TallyErrorOptions } from "./errors.js";
 
 export {
+  DLQ_FILTER,
   DLQ_PREFIX,
   EVENT_PREFIX,
   MAX_TOKEN_BYTES,
@@ -17,6 +26,7 @@ export {
   STORED_EVENT_PREFIX,
   STORED_READ_PREFIX,
   assertToken,
+  dlqSubject,
   eventSubject,
   isReservedNamespace,
   isValidToken,
@@ -25,6 +35,8 @@ export {
   readSubject,
   shardEventFilter,
   shardReadFilter,
+  storedEventShard,
+  storedEventSubjects,
 } from "./subject.js";
 export type { StoredKey, SubjectOptions, TokenKind } from "./subject.js";
 
@@ -59,3 +71,9 @@ export type { ReadRequest, SeriesRequest, ValueRequest } from "./read-request.js
 
 export { bucketIso } from "./read-reply.js";
 export type { ErrorReply, SeriesPoint, SeriesReply, ValueReply } from "./read-reply.js";
+
+export { ALL_KEY, ShardCounts } from "./shard-counts.js";
+export type { CountEntry } from "./shard-counts.js";
+
+export { backoffMs, sleep } from "./backoff.js";
+export type { BackoffOptions } from "./backoff.js";

@@ -13,6 +13,8 @@ export const STORED_READ_PREFIX = "tally.rd";
 /** Dead-letter records of invalid stored events live under `tally.dlq.…`. */
 export const DLQ_PREFIX = "tally.dlq";
 
+const SHARD_TOKEN = /^(?:0|[1-9][0-9]{0,3})$/;
+
 /** Longest token, in UTF-8 bytes. */
 export const MAX_TOKEN_BYTES = 255;
 
@@ -134,13 +136,40 @@ export function shardEventFilter(shard: number): string {
   return `${STORED_EVENT_PREFIX}.${shard}.>`;
 }
 
+/** Every subject the events stream captures: `tally.ev.<s>.*.*` for each real shard `s`. */
+export function storedEventSubjects(shards: number): string[] {
+  return Array.from({ length: shards }, (_, s) => `${STORED_EVENT_PREFIX}.${s}.*.*`);
+}
+
+/** Subject of a shard's dead-letter records: `tally.dlq.<shard>`. */
+export function dlqSubject(shard: number): string {
+  assertShard(shard);
+  return `${DLQ_PREFIX}.${shard}`;
+}
+
+/** What the dead-letter stream captures: `tally.dlq.>`. */
+export const DLQ_FILTER = `${DLQ_PREFIX}.>`;
+
+const STORED_EVENT_SHARD_AT = STORED_EVENT_PREFIX.length + 1;
+
+/**
+ * The shard token of a stored event subject `tally.ev.<shard>.…`, if it is a shard
+ * number; cheap (no split), for routing a replayed event to its shard. Full
+ * validation is {@link parseStoredEventSubject}'s job.
+ */
+export function storedEventShard(subject: string): number | undefined {
+  if (!subject.startsWith(STORED_EVENT_PREFIX) || subject[STORED_EVENT_PREFIX.length] !== ".") return undefined;
+  const end = subject.indexOf(".", STORED_EVENT_SHARD_AT);
+  if (end <= STORED_EVENT_SHARD_AT) return undefined;
+  const token = subject.slice(STORED_EVENT_SHARD_AT, end);
+  return SHARD_TOKEN.test(token) && Number(token) < MAX_SHARDS ? Number(token) : undefined;
+}
+
 /** Subscription filter for one shard's reads: `tally.rd.<shard>.>`. */
 export function shardReadFilter(shard: number): string {
   assertShard(shard);
   return `${STORED_READ_PREFIX}.${shard}.>`;
 }
-
-const SHARD_TOKEN = /^(?:0|[1-9][0-9]{0,3})$/;
 
 function parseStored(subject: string, kind: "ev" | "rd"): StoredKey {
   const parts = typeof subject === "string" ? subject.split(".") : [];

@@ -5,7 +5,7 @@ import { pack, unpack } from "msgpackr";
 import type { Logger } from "pino";
 import { NodeError } from "./errors.js";
 import { CHECKPOINTS_BUCKET } from "./names.js";
-import type { CountEntry } from "./shard-counts.js";
+import type { CountEntry } from "@tally/core";
 import { nextStreamMessage } from "./stream-lookup.js";
 
 /** A shard's state as checkpointed: every count, and the stream sequence they reflect. */

@@ -3,13 +3,13 @@ import { headers, createInbox } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import { assertShardCount, DEFAULT_PERIODS, DEFAULT_SHARDS, MAX_SHARDS, shardOf, type Period } from "@tally/core";
+import { assertShardCount, DLQ_FILTER, MAX_SHARDS, shardOf, storedEventSubjects, type Period } from "@tally/core";
 import { NodeError } from "./errors.js";
 import {
   CHECKPOINTS_BUCKET,
   CLUSTER_KEY,
   CONFIG_BUCKET,
-  DEFAULT_LEASE_TTL_MS,
+  INIT_DEFAULTS,
   DLQ_STREAM,
   EVENTS_STREAM,
   LEASES_BUCKET,
@@ -69,13 +69,13 @@ export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): P
     if (err instanceof NodeError && err.code === "NOT_INITIALIZED") return undefined;
     throw err;
   });
-  const shards = opts.shards ?? existingConfig?.shards ?? DEFAULT_SHARDS;
+  const shards = opts.shards ?? existingConfig?.shards ?? INIT_DEFAULTS.shards;
   assertShardCount(shards);
-  const replicas = opts.replicas ?? existingConfig?.replicas ?? 1;
+  const replicas = opts.replicas ?? existingConfig?.replicas ?? INIT_DEFAULTS.replicas;
   if (![1, 3, 5].includes(replicas)) {
     throw new NodeError("BAD_OPTION", `replicas must be 1, 3 or 5, got ${replicas}`);
   }
-  const periods = opts.periods ?? existingConfig?.periods ?? [...DEFAULT_PERIODS];
+  const periods = opts.periods ?? existingConfig?.periods ?? [...INIT_DEFAULTS.periods];
   if (existingConfig && existingConfig.shards !== shards) {
     throw new NodeError(
       "CONFIG_MISMATCH",
@@ -88,7 +88,7 @@ export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): P
       `the cluster counts periods ${existingConfig.periods.join(",")}; changing them would make replays disagree (asked for ${periods.join(",")})`,
     );
   }
-  const leaseTtlMs = opts.leaseTtlMs ?? existingConfig?.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const leaseTtlMs = opts.leaseTtlMs ?? existingConfig?.leaseTtlMs ?? INIT_DEFAULTS.leaseTtlMs;
   if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 1000 || leaseTtlMs > 600_000) {
     throw new NodeError("BAD_OPTION", `lease TTL must be an integer from 1000 to 600000 ms, got ${leaseTtlMs}`);
   }
@@ -102,14 +102,14 @@ export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): P
 
   const created: string[] = [];
   const existing: string[] = [];
-  const dedupNs = (opts.dedupWindowMs ?? 120_000) * 1_000_000;
+  const dedupNs = (opts.dedupWindowMs ?? INIT_DEFAULTS.dedupWindowMs) * 1_000_000;
   await ensureStream(
     jsm,
     {
       name: EVENTS_STREAM,
       // Exactly the subjects some shard consumes, so a stray publish on tally.ev.*
       // gets "no responders" instead of being stored where no shard would see it.
-      subjects: Array.from({ length: shards }, (_, s) => `tally.ev.${s}.*.*`),
+      subjects: storedEventSubjects(shards),
       num_replicas: replicas,
       duplicate_window: dedupNs,
     },
@@ -118,7 +118,7 @@ export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): P
   );
   await ensureStream(
     jsm,
-    { name: DLQ_STREAM, subjects: ["tally.dlq.>"], num_replicas: replicas, duplicate_window: dedupNs },
+    { name: DLQ_STREAM, subjects: [DLQ_FILTER], num_replicas: replicas, duplicate_window: dedupNs },
     created,
     existing,
   );
@@ -216,7 +216,7 @@ export async function readClusterConfig(nc: NatsConnection): Promise<ClusterConf
     throw new NodeError("NOT_INITIALIZED", "the cluster is not initialised: run `tally init`");
   }
   const config = entry.json<ClusterConfig>();
-  config.leaseTtlMs ??= DEFAULT_LEASE_TTL_MS;
+  config.leaseTtlMs ??= INIT_DEFAULTS.leaseTtlMs;
   return config;
 }
 

@@ -1,4 +1,4 @@
-import { assertShardCount } from "@tally/core";
+import { assertShardCount, STORED_EVENT_PREFIX, STORED_READ_PREFIX } from "@tally/core";
 
 /**
  * The nats-server `mappings { … }` block that routes `count.<ns>.<name>` to
@@ -11,7 +11,7 @@ import { assertShardCount } from "@tally/core";
 export function natsMappings(shards: number): string {
   assertShardCount(shards);
   const part = `{{partition(${shards},1,2)}}.{{wildcard(1)}}.{{wildcard(2)}}`;
-  return ["mappings {", `  "count.*.*": "tally.ev.${part}"`, `  "count.get.*.*": "tally.rd.${part}"`, "}", ""].join(
+  return ["mappings {", `  "count.*.*": "${STORED_EVENT_PREFIX}.${part}"`, `  "count.get.*.*": "${STORED_READ_PREFIX}.${part}"`, "}", ""].join(
     "\n",
   );
 }

@@ -1,3 +1,5 @@
+import { DEFAULT_PERIODS, DEFAULT_SHARDS } from "@tally/core";
+
 /** Names of the JetStream resources Tally creates with `tally init`. */
 export const EVENTS_STREAM = "TALLY_EVENTS";
 /** Dead-letter stream: invalid stored events, with their reason in headers. */
@@ -28,5 +30,16 @@ export const LEASES_BUCKET = "tally_leases";
 export const CHECKPOINTS_BUCKET = "tally_checkpoints";
 /** Lease key of a shard. */
 export const leaseKey = (shard: number): string => `shard-${shard}`;
-/** Default lease TTL, in ms. */
-export const DEFAULT_LEASE_TTL_MS = 5000;
+/**
+ * Default cluster settings of `tally init`: the one source for {@link initCluster},
+ * the CLI's flags and help, and the docs.
+ */
+export const INIT_DEFAULTS = {
+  shards: DEFAULT_SHARDS,
+  replicas: 1,
+  periods: DEFAULT_PERIODS,
+  /** Lifetime of a shard lease without renewal, in ms. */
+  leaseTtlMs: 5000,
+  /** JetStream de-duplication window for `Nats-Msg-Id`, in ms. */
+  dedupWindowMs: 120_000,
+} as const;

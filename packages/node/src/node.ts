@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
 import { pino, type Logger } from "pino";
-import { planShards } from "@tally/core";
+import { planShards, RequestError, storedEventShard } from "@tally/core";
 import { probeMappings, readClusterConfig, type ClusterConfig } from "./cluster-setup.js";
 import { NodeError } from "./errors.js";
 import { createMetrics, type NodeMetrics, type ShardStats } from "./metrics.js";
@@ -163,7 +163,10 @@ class Node implements TallyNode {
         this.#nc.subscribe(subject, {
           queue: "tally-bad-reads",
           callback: (_err, msg) =>
-            respondError(msg, "BAD_REQUEST", `bad read subject ${msg.subject}: use count.get.<ns>.<name>`),
+            respondError(
+              msg,
+              new RequestError("BAD_REQUEST", `bad read subject ${msg.subject}: use count.get.<ns>.<name>`),
+            ),
         }),
       );
     }
@@ -350,7 +353,7 @@ class Node implements TallyNode {
       for await (const m of messages) {
         n++;
         reached = m.seq;
-        const shard = shardToken(m.subject);
+        const shard = storedEventShard(m.subject);
         const actor = shard === undefined ? undefined : byShard.get(shard);
         const pending = actor?.replay(m);
         if (pending) await pending;
@@ -529,9 +532,3 @@ class Node implements TallyNode {
   }
 }
 
-/** The shard token of `tally.ev.<shard>.<ns>.<name>`, if it is a shard number. */
-function shardToken(subject: string): number | undefined {
-  const a = subject.indexOf(".", 9);
-  const n = Number(subject.slice(9, a));
-  return a > 9 && Number.isInteger(n) && n >= 0 ? n : undefined;
-}

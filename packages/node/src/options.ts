@@ -3,6 +3,27 @@ import type { ConnectionOptions } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { NodeError } from "./errors.js";
 
+/**
+ * Default node settings: the one source for {@link resolveNodeOptions}, the CLI's
+ * flags and help, and the docs.
+ */
+export const NODE_DEFAULTS = {
+  natsUrl: "nats://127.0.0.1:4222",
+  snapshotIntervalMs: 2000,
+  snapshotEvents: 10_000,
+  readWaitMs: 5000,
+  maxSeriesPoints: 1000,
+  pullBatch: 256,
+  heartbeatMs: 1000,
+  memberTimeoutMs: 5000,
+  minMembers: 1,
+  maxMovingFraction: 0.25,
+  checkpointIntervalMs: 5000,
+  /** Longest a graceful stop may take (the CLI's `--stop-timeout`). */
+  stopTimeoutMs: 60_000,
+  logLevel: "info",
+} as const;
+
 /** Options of {@link startNode}; all but `dataDir` optional. */
 export interface NodeOptions {
   /** NATS connection options (servers, credentials, TLS). @default { servers: "nats://127.0.0.1:4222" } */
@@ -53,22 +74,22 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
       "dataDir is required: the directory for the node's LevelDB snapshot (--data DIR)",
     );
   const r: ResolvedNodeOptions = {
-    connection: opts.connection ?? { servers: "nats://127.0.0.1:4222" },
+    connection: opts.connection ?? { servers: NODE_DEFAULTS.natsUrl },
     dataDir: opts.dataDir,
     id: opts.id ?? `${hostname()}-${process.pid}`,
     httpPort: opts.httpPort,
-    snapshotIntervalMs: opts.snapshotIntervalMs ?? 2000,
-    snapshotEvents: opts.snapshotEvents ?? 10_000,
-    readWaitMs: opts.readWaitMs ?? 5000,
-    maxSeriesPoints: opts.maxSeriesPoints ?? 1000,
-    pullBatch: opts.pullBatch ?? 256,
-    heartbeatMs: opts.heartbeatMs ?? 1000,
-    memberTimeoutMs: opts.memberTimeoutMs ?? 5000,
-    minMembers: opts.minMembers ?? 1,
-    maxMovingFraction: opts.maxMovingFraction ?? 0.25,
-    checkpointIntervalMs: opts.checkpointIntervalMs ?? 5000,
+    snapshotIntervalMs: opts.snapshotIntervalMs ?? NODE_DEFAULTS.snapshotIntervalMs,
+    snapshotEvents: opts.snapshotEvents ?? NODE_DEFAULTS.snapshotEvents,
+    readWaitMs: opts.readWaitMs ?? NODE_DEFAULTS.readWaitMs,
+    maxSeriesPoints: opts.maxSeriesPoints ?? NODE_DEFAULTS.maxSeriesPoints,
+    pullBatch: opts.pullBatch ?? NODE_DEFAULTS.pullBatch,
+    heartbeatMs: opts.heartbeatMs ?? NODE_DEFAULTS.heartbeatMs,
+    memberTimeoutMs: opts.memberTimeoutMs ?? NODE_DEFAULTS.memberTimeoutMs,
+    minMembers: opts.minMembers ?? NODE_DEFAULTS.minMembers,
+    maxMovingFraction: opts.maxMovingFraction ?? NODE_DEFAULTS.maxMovingFraction,
+    checkpointIntervalMs: opts.checkpointIntervalMs ?? NODE_DEFAULTS.checkpointIntervalMs,
     logger: opts.logger,
-    logLevel: opts.logLevel ?? "info",
+    logLevel: opts.logLevel ?? NODE_DEFAULTS.logLevel,
   };
   const int = (name: keyof ResolvedNodeOptions, min: number, max: number) => {
     const v = r[name];

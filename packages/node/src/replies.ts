@@ -1,5 +1,5 @@
 import { headers, type Msg } from "@nats-io/transport-node";
-import { serviceStatus } from "@tally/core";
+import { RequestError, TallyError, isRetryableCode, serviceStatus } from "@tally/core";
 
 const enc = new TextEncoder();
 
@@ -14,13 +14,17 @@ export function respondJson(msg: Msg, body: unknown): void {
 }
 
 /**
- * Replies with `{"error":{code,message}}` plus the NATS services headers
- * `Nats-Service-Error-Code` (HTTP-like status) and `Nats-Service-Error`.
+ * Replies with `{"error":{code,message,retryable}}` plus the NATS services headers
+ * `Nats-Service-Error-Code` (HTTP-like status) and `Nats-Service-Error`. Anything
+ * that is not a {@link TallyError} is an `INTERNAL` error.
  */
-export function respondError(msg: Msg, code: string, message: string): void {
+export function respondError(msg: Msg, err: unknown): void {
   if (!msg.reply) return;
+  const code = err instanceof TallyError ? err.code : "INTERNAL";
+  const message = err instanceof Error ? err.message : String(err);
+  const retryable = err instanceof RequestError ? err.retryable : isRetryableCode(code);
   const h = headers();
   h.set("Nats-Service-Error-Code", String(serviceStatus(code)));
   h.set("Nats-Service-Error", headerValue(message));
-  msg.respond(enc.encode(JSON.stringify({ error: { code, message } })), { headers: h });
+  msg.respond(enc.encode(JSON.stringify({ error: { code, message, retryable } })), { headers: h });
 }

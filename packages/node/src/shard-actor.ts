@@ -13,6 +13,7 @@ import {
   bucketIso,
   bucketKey,
   decodeEvent,
+  dlqSubject,
   EventError,
   MAX_EVENT_BYTES,
   isReservedNamespace,
@@ -25,12 +26,13 @@ import {
   shardOf,
   shardReadFilter,
   TallyError,
+  ShardCounts,
+  type CountEntry,
   type Period,
   type ReadRequest,
 } from "@tally/core";
 import { DLQ_STREAM, DlqHeader, EVENTS_STREAM } from "./names.js";
 import { headerValue, respondError, respondJson } from "./replies.js";
-import { ShardCounts, type CountEntry } from "./shard-counts.js";
 import type { NodeMetrics, ShardStats } from "./metrics.js";
 import type { SnapshotStore } from "./snapshot-store.js";
 import type { ResolvedNodeOptions } from "./options.js";
@@ -321,7 +323,7 @@ export class ShardActor {
     for (let attempt = 0; ; attempt++) {
       try {
         // The msg id makes a replay after a crash re-record it once, not twice.
-        await this.#ctx.js.publish(`tally.dlq.${this.shard}`, body, {
+        await this.#ctx.js.publish(dlqSubject(this.shard), body, {
           headers: h,
           msgID: `dlq-${m.seq}`,
           expect: { streamName: DLQ_STREAM },
@@ -420,10 +422,9 @@ export class ShardActor {
 
   #fail(msg: Msg, err: unknown): void {
     const code = err instanceof TallyError ? err.code : "INTERNAL";
-    const message = err instanceof Error ? err.message : String(err);
     if (code === "INTERNAL") this.#ctx.log.error({ err, shard: this.shard }, "read failed");
     this.#ctx.metrics.reads.inc({ outcome: code });
-    respondError(msg, code, message);
+    respondError(msg, err);
   }
 
   #expire(w: Waiter): void {

@@ -1,6 +1,6 @@
 import { Level } from "level";
 import { NodeError } from "./errors.js";
-import type { CountEntry } from "./shard-counts.js";
+import type { CountEntry } from "@tally/core";
 
 /** What a shard's snapshot holds. */
 export interface ShardSnapshot {

@@ -1,4 +1,5 @@
-import { bucketIndex, bucketKey, EventError, type Period } from "@tally/core";
+import { EventError } from "./errors.js";
+import { bucketIndex, bucketKey, type Period } from "./periods.js";
 
 /** One counter's values: all-time plus one map entry per (period, bucket). */
 interface Counter {
@@ -26,8 +27,10 @@ export const ALL_KEY = 0;
 const SEP = "\u0000";
 
 /**
- * The in-memory counts of one shard. Not thread-safe and needs not be: only its
- * shard actor touches it. Values stay exact (safe integers) or the update is
+ * The in-memory count model of one shard: every counter's all-time value and its
+ * (period, bucket) values, with the set of entries changed since the last snapshot.
+ * Pure (no I/O, no clock): buckets come from the event time given to {@link apply}.
+ * Not thread-safe and needs not be: only its shard actor touches it. Values stay exact (safe integers) or the update is
  * refused whole with `COUNT_OVERFLOW`.
  */
 export class ShardCounts {
