@@ -2,7 +2,7 @@ import test from "ava";
 import { pino } from "pino";
 import { connect } from "@nats-io/transport-node";
 import { waitFor } from "@tally/testing";
-import { LeaseTable } from "../packages/node/src/leases.js";
+import { LeaseTable } from "../packages/node/src/cluster/leases.js";
 import { tallyCluster } from "./helpers/cluster.js";
 
 const log = pino({ level: "silent" });

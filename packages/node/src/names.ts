@@ -28,8 +28,16 @@ export const MEMBERS_BUCKET = "tally_members";
 export const LEASES_BUCKET = "tally_leases";
 /** Object store of shared checkpoints (`shard-<n>`): any node can restore any shard. */
 export const CHECKPOINTS_BUCKET = "tally_checkpoints";
-/** Lease key of a shard. */
-export const leaseKey = (shard: number): string => `shard-${shard}`;
+/** Key of a shard's entry in {@link LEASES_BUCKET} and {@link CHECKPOINTS_BUCKET}: `shard-<n>`. */
+export function shardKey(shard: number): string {
+  return `shard-${shard}`;
+}
+
+/** The shard of a {@link shardKey}, or undefined for any other key. */
+export function parseShardKey(key: string): number | undefined {
+  const m = /^shard-(0|[1-9][0-9]{0,3})$/.exec(key);
+  return m ? Number(m[1]) : undefined;
+}
 /**
  * Default cluster settings of `tally init`: the one source for {@link initCluster},
  * the CLI's flags and help, and the docs.

@@ -4,18 +4,19 @@ import { connect, type NatsConnection, type Subscription } from "@nats-io/transp
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
 import { pino, type Logger } from "pino";
 import { planShards, RequestError, storedEventShard } from "@tally/core";
-import { probeMappings, readClusterConfig, type ClusterConfig } from "./cluster-setup.js";
+import { readClusterConfig, type ClusterConfig } from "./admin/cluster-config.js";
+import { probeMappings } from "./admin/mapping-probe.js";
 import { NodeError } from "./errors.js";
-import { createMetrics, type NodeMetrics, type ShardStats } from "./metrics.js";
+import { createMetrics, type NodeMetrics, type ShardStats } from "./http/metrics.js";
 import { EVENTS_STREAM } from "./names.js";
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from "./options.js";
-import { respondError } from "./replies.js";
+import { respondError } from "./nats/replies.js";
 import { ShardActor, type ShardActorContext } from "./shard-actor.js";
-import { Checkpoints } from "./checkpoints.js";
-import { LeaseTable } from "./leases.js";
-import { Membership } from "./membership.js";
-import { stopOnMissedHeartbeats } from "./consumer-watchdog.js";
-import { SnapshotStore } from "./snapshot-store.js";
+import { Checkpoints } from "./storage/checkpoints.js";
+import { LeaseTable } from "./cluster/leases.js";
+import { Membership } from "./cluster/membership.js";
+import { stopOnMissedHeartbeats } from "./nats/consumer-watchdog.js";
+import { SnapshotStore } from "./storage/snapshot-store.js";
 
 /** Lifecycle of a node. */
 export type NodeStatus = "starting" | "replaying" | "running" | "closing" | "closed";

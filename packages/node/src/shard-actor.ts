@@ -32,14 +32,14 @@ import {
   type ReadRequest,
 } from "@tally/core";
 import { DLQ_STREAM, DlqHeader, EVENTS_STREAM } from "./names.js";
-import { headerValue, respondError, respondJson } from "./replies.js";
-import type { NodeMetrics, ShardStats } from "./metrics.js";
-import type { SnapshotStore } from "./snapshot-store.js";
+import { headerValue, respondError, respondJson } from "./nats/replies.js";
+import type { NodeMetrics, ShardStats } from "./http/metrics.js";
+import type { SnapshotStore } from "./storage/snapshot-store.js";
 import type { ResolvedNodeOptions } from "./options.js";
-import type { Checkpoints } from "./checkpoints.js";
-import type { Lease } from "./leases.js";
-import { nextShardEventSeq } from "./stream-lookup.js";
-import { stopOnMissedHeartbeats } from "./consumer-watchdog.js";
+import type { Checkpoints } from "./storage/checkpoints.js";
+import type { Lease } from "./cluster/leases.js";
+import { nextShardEventSeq } from "./nats/stream-lookup.js";
+import { stopOnMissedHeartbeats } from "./nats/consumer-watchdog.js";
 
 /** Everything an actor needs from its node. */
 export interface ShardActorContext {

@@ -1,10 +1,10 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
-import { Kvm, type KV, type KvWatchEntry } from "@nats-io/kv";
+import type { KV, KvWatchEntry } from "@nats-io/kv";
 import type { Logger } from "pino";
-import { NodeError } from "./errors.js";
-import { watchBucket, type BucketWatch } from "./kv-watch.js";
-import { LEASES_BUCKET, leaseKey } from "./names.js";
+import { openKv } from "../nats/buckets.js";
+import { watchBucket, type BucketWatch } from "../nats/kv-watch.js";
+import { LEASES_BUCKET, parseShardKey, shardKey } from "../names.js";
 
 /** A lease as every node sees it in the bucket. */
 export interface LeaseRecord {
@@ -91,9 +91,7 @@ export class LeaseTable {
     log: Logger,
     onChange: (shard: number) => void,
   ): Promise<LeaseTable> {
-    const kv = await new Kvm(nc).open(LEASES_BUCKET).catch((err: unknown) => {
-      throw new NodeError("NOT_INITIALIZED", `no ${LEASES_BUCKET} bucket: run \`tally init\` again`, { cause: err });
-    });
+    const kv = await openKv(nc, LEASES_BUCKET);
     const t = new LeaseTable(kv, self, ttlMs, log);
     t.#watch = await watchBucket(kv, log, {
       onEntry: (e, initial) => {
@@ -127,9 +125,8 @@ export class LeaseTable {
   }
 
   #apply(e: KvWatchEntry, initial: boolean): number | undefined {
-    const m = /^shard-(\d+)$/.exec(e.key);
-    if (!m) return undefined;
-    const shard = Number(m[1]);
+    const shard = parseShardKey(e.key);
+    if (shard === undefined) return undefined;
     if (e.operation !== "PUT") {
       this.#view.delete(shard);
       return shard;
@@ -154,7 +151,7 @@ export class LeaseTable {
   async acquire(shard: number): Promise<Lease | undefined> {
     const sentAt = performance.now();
     try {
-      const rev = await this.#kv.create(leaseKey(shard), JSON.stringify({ owner: this.#self }));
+      const rev = await this.#kv.create(shardKey(shard), JSON.stringify({ owner: this.#self }));
       const lease = new Lease(shard, rev, sentAt, this.validForMs);
       this.#view.set(shard, { owner: this.#self, epoch: rev, seenAt: sentAt });
       return lease;
@@ -174,7 +171,7 @@ export class LeaseTable {
     const sentAt = performance.now();
     try {
       const rev = await this.#kv.update(
-        leaseKey(lease.shard),
+        shardKey(lease.shard),
         JSON.stringify({ owner: this.#self, epoch: lease.epoch }),
         lease.revision,
       );
@@ -195,7 +192,7 @@ export class LeaseTable {
     const wasValid = lease.valid();
     lease.lose();
     if (!wasValid) return;
-    await this.#kv.delete(leaseKey(lease.shard), { previousSeq: lease.revision }).catch((err: unknown) => {
+    await this.#kv.delete(shardKey(lease.shard), { previousSeq: lease.revision }).catch((err: unknown) => {
       // It expires by itself within the TTL.
       this.#log.warn({ err, shard: lease.shard }, "lease release failed; it will expire");
     });

@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { shardEventFilter } from "@tally/core";
-import { EVENTS_STREAM } from "./names.js";
+import { EVENTS_STREAM } from "../names.js";
 
 /** A message read straight from a stream. */
 export interface StreamMessage {

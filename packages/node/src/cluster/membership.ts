@@ -1,10 +1,10 @@
 import { hostname } from "node:os";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Kvm, type KV, type KvWatchEntry } from "@nats-io/kv";
+import type { KV, KvWatchEntry } from "@nats-io/kv";
 import type { Logger } from "pino";
-import { NodeError } from "./errors.js";
-import { watchBucket } from "./kv-watch.js";
-import { MEMBERS_BUCKET } from "./names.js";
+import { openKv } from "../nats/buckets.js";
+import { watchBucket } from "../nats/kv-watch.js";
+import { MEMBERS_BUCKET } from "../names.js";
 
 /** What a node publishes about itself with every heartbeat. */
 export interface MemberInfo {
@@ -62,9 +62,7 @@ export class Membership {
 
   /** Opens the bucket, sends the first heartbeat and loads the current members. */
   static async start(nc: NatsConnection, opts: MembershipOptions): Promise<Membership> {
-    const kv = await new Kvm(nc).open(MEMBERS_BUCKET).catch((err: unknown) => {
-      throw new NodeError("NOT_INITIALIZED", `no ${MEMBERS_BUCKET} bucket: run \`tally init\` again`, { cause: err });
-    });
+    const kv = await openKv(nc, MEMBERS_BUCKET);
     const m = new Membership(kv, opts);
     await m.#heartbeat(true);
     await m.#watch();

@@ -1,11 +1,10 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
-import { readClusterConfig, type ClusterConfig } from "./cluster-setup.js";
-import { NodeError } from "./errors.js";
-import type { MemberInfo } from "./membership.js";
-import { EVENTS_STREAM, LEASES_BUCKET, MEMBERS_BUCKET, leaseKey } from "./names.js";
-import { nextShardEventSeq } from "./stream-lookup.js";
+import { readClusterConfig, type ClusterConfig } from "./cluster-config.js";
+import { openKv } from "../nats/buckets.js";
+import type { MemberInfo } from "../cluster/membership.js";
+import { EVENTS_STREAM, LEASES_BUCKET, MEMBERS_BUCKET, shardKey } from "../names.js";
+import { nextShardEventSeq } from "../nats/stream-lookup.js";
 
 /** One member as `tally status` reports it. */
 export interface MemberStatus {
@@ -50,12 +49,7 @@ export async function clusterStatus(
   const config = await readClusterConfig(nc);
   const jsm = await jetstreamManager(nc);
   const last = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
-  const kvm = new Kvm(nc);
-  const open = (b: string) =>
-    kvm.open(b).catch((err: unknown) => {
-      throw new NodeError("NOT_INITIALIZED", `no ${b} bucket: run \`tally init\` again`, { cause: err });
-    });
-  const [membersKv, leasesKv] = await Promise.all([open(MEMBERS_BUCKET), open(LEASES_BUCKET)]);
+  const [membersKv, leasesKv] = await Promise.all([openKv(nc, MEMBERS_BUCKET), openKv(nc, LEASES_BUCKET)]);
   const timeout = opts.memberTimeoutMs ?? 5000;
   const members: MemberStatus[] = [];
   const applied = new Map<number, { node: string; seq: number }>();
@@ -78,7 +72,7 @@ export async function clusterStatus(
   members.sort((a, b) => (a.id < b.id ? -1 : 1));
   const shards: ShardStatus[] = await Promise.all(
     Array.from({ length: config.shards }, async (_, s): Promise<ShardStatus> => {
-      const e = await leasesKv.get(leaseKey(s));
+      const e = await leasesKv.get(shardKey(s));
       const lease = e?.operation === "PUT" ? e.json<{ owner: string; epoch?: number }>() : undefined;
       const owner = lease?.owner;
       const a = applied.get(s);

@@ -1,10 +1,9 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { headers, createInbox } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import { assertShardCount, DLQ_FILTER, MAX_SHARDS, shardOf, storedEventSubjects, type Period } from "@tally/core";
-import { NodeError } from "./errors.js";
+import { assertShardCount, DLQ_FILTER, storedEventSubjects, type Period } from "@tally/core";
+import { NodeError } from "../errors.js";
 import {
   CHECKPOINTS_BUCKET,
   CLUSTER_KEY,
@@ -14,26 +13,9 @@ import {
   EVENTS_STREAM,
   LEASES_BUCKET,
   MEMBERS_BUCKET,
-  PROBE_NS,
-} from "./names.js";
-
-/** Cluster-wide settings, written once by `tally init` and read by every node. */
-export interface ClusterConfig {
-  /** Number of shards P; fixed for the life of the cluster. */
-  shards: number;
-  /** Periods every counter is bucketed into (always includes `all`). */
-  periods: Period[];
-  /** Replicas of the streams and buckets. */
-  replicas: number;
-  /**
-   * Lifetime of a shard lease without renewal, in ms (the lease bucket's max age).
-   * Owners renew every fifth of it and stop serving a shard once 80% of it has
-   * passed since the last renewal they sent. Absent in clusters made before leases: 5000.
-   */
-  leaseTtlMs: number;
-  /** Format version of this record. */
-  version: 1;
-}
+} from "../names.js";
+import { readClusterConfig, type ClusterConfig } from "./cluster-config.js";
+import { probeMappings } from "./mapping-probe.js";
 
 /** Options of {@link initCluster}. */
 export interface InitOptions {
@@ -196,81 +178,4 @@ async function ensureStream(
     });
   }
   existing.push(`stream ${cfg.name}`);
-}
-
-/** Reads the settings `tally init` wrote; `NOT_INITIALIZED` when there are none. */
-export async function readClusterConfig(nc: NatsConnection): Promise<ClusterConfig> {
-  const kvm = new Kvm(nc);
-  let entry;
-  try {
-    const kv = await kvm.open(CONFIG_BUCKET);
-    entry = await kv.get(CLUSTER_KEY);
-  } catch (err) {
-    throw new NodeError(
-      "NOT_INITIALIZED",
-      `the cluster is not initialised (no ${CONFIG_BUCKET} bucket): run \`tally init\``,
-      { cause: err },
-    );
-  }
-  if (!entry || entry.operation !== "PUT") {
-    throw new NodeError("NOT_INITIALIZED", "the cluster is not initialised: run `tally init`");
-  }
-  const config = entry.json<ClusterConfig>();
-  config.leaseTtlMs ??= INIT_DEFAULTS.leaseTtlMs;
-  return config;
-}
-
-/**
- * Checks the server's subject mappings: publishes probe events and reads
- * (namespace {@link PROBE_NS}, never stored: the event probe carries an
- * expected-stream header no stream matches) and compares the shard the server
- * chose with ours. Throws `MAPPING_MISSING` or `MAPPING_MISMATCH` with the fix.
- */
-export async function probeMappings(nc: NatsConnection, shards: number, timeoutMs = 2000): Promise<void> {
-  const names = Array.from({ length: 12 }, (_, i) => `p${i}_${createInbox().slice(-8)}`);
-  const mine = new Set(names);
-  const fix = `print the mapping with \`tally nats-config --shards ${shards}\`, include it in the nats-server config and reload the server`;
-  for (const kind of ["ev", "rd"] as const) {
-    const seen = new Map<string, number>();
-    const sub = nc.subscribe(`tally.${kind}.*.${PROBE_NS}.*`);
-    const done = (async () => {
-      for await (const m of sub) {
-        const [, , shard, , name] = m.subject.split(".");
-        // Other nodes starting at the same moment probe too: count only our own names.
-        if (name !== undefined && mine.has(name)) seen.set(name, Number(shard));
-        if (seen.size === names.length) break;
-      }
-    })();
-    await nc.flush();
-    const h = headers();
-    // No stream is named like this, so JetStream refuses to store the probe event.
-    h.set("Nats-Expected-Stream", "_tally_probe_never_stored");
-    for (const name of names) {
-      nc.publish(kind === "ev" ? `count.${PROBE_NS}.${name}` : `count.get.${PROBE_NS}.${name}`, "", { headers: h });
-    }
-    await nc.flush();
-    const timer = setTimeout(() => sub.unsubscribe(), timeoutMs);
-    await done;
-    clearTimeout(timer);
-    sub.unsubscribe();
-    const what = kind === "ev" ? "count.*.* (events)" : "count.get.*.* (reads)";
-    if (seen.size === 0) {
-      throw new NodeError("MAPPING_MISSING", `the NATS server has no Tally mapping for ${what}: ${fix}`);
-    }
-    const wrong = names.filter((n) => seen.get(n) !== shardOf(PROBE_NS, n, shards));
-    if (wrong.length > 0) {
-      const serverShards = inferShardCount(names, seen);
-      throw new NodeError(
-        "MAPPING_MISMATCH",
-        `the NATS server maps ${what} to ${serverShards ?? "a different number of"} shards, but the cluster uses ${shards}: ${fix}`,
-      );
-    }
-  }
-}
-
-function inferShardCount(names: string[], seen: Map<string, number>): number | undefined {
-  for (let p = 1; p <= MAX_SHARDS; p++) {
-    if (names.every((n) => !seen.has(n) || seen.get(n) === shardOf(PROBE_NS, n, p))) return p;
-  }
-  return undefined;
 }

@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { DLQ_STREAM, DlqHeader } from "./names.js";
+import { DLQ_STREAM, DlqHeader } from "../names.js";
 
 /** One dead-letter record: an invalid stored event and why it was refused. */
 export interface DeadLetter {

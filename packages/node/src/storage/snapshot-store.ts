@@ -1,5 +1,5 @@
 import { Level } from "level";
-import { NodeError } from "./errors.js";
+import { NodeError } from "../errors.js";
 import type { CountEntry } from "@tally/core";
 
 /** What a shard's snapshot holds. */

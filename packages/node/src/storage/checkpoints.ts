@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Objm, type ObjectStore } from "@nats-io/obj";
+import type { ObjectStore } from "@nats-io/obj";
 import { pack, unpack } from "msgpackr";
 import type { Logger } from "pino";
-import { NodeError } from "./errors.js";
-import { CHECKPOINTS_BUCKET } from "./names.js";
+import { openObjectStore } from "../nats/buckets.js";
+import { CHECKPOINTS_BUCKET, shardKey } from "../names.js";
 import type { CountEntry } from "@tally/core";
-import { nextStreamMessage } from "./stream-lookup.js";
+import { nextStreamMessage } from "../nats/stream-lookup.js";
 
 /** A shard's state as checkpointed: every count, and the stream sequence they reflect. */
 export interface Checkpoint {
@@ -50,16 +50,8 @@ export class Checkpoints {
   }
 
   static async open(nc: NatsConnection, log: Logger): Promise<Checkpoints> {
-    const os = await new Objm(nc).open(CHECKPOINTS_BUCKET).catch((err: unknown) => {
-      throw new NodeError("NOT_INITIALIZED", `no ${CHECKPOINTS_BUCKET} object store: run \`tally init\` again`, {
-        cause: err,
-      });
-    });
+    const os = await openObjectStore(nc, CHECKPOINTS_BUCKET);
     return new Checkpoints(nc, os, log);
-  }
-
-  static objectName(shard: number): string {
-    return `shard-${shard}`;
   }
 
   /** Writes a shard's checkpoint; the previous one stays readable until this one is complete. */
@@ -81,7 +73,7 @@ export class Checkpoints {
       at: Date.now(),
       e: flat,
     };
-    await this.#os.putBlob({ name: Checkpoints.objectName(cp.shard) }, pack(body) as Uint8Array);
+    await this.#os.putBlob({ name: shardKey(cp.shard) }, pack(body) as Uint8Array);
   }
 
   /**
@@ -94,7 +86,7 @@ export class Checkpoints {
   async read(shard: number): Promise<Checkpoint | undefined> {
     let data: Uint8Array | null = null;
     for (let attempt = 0; attempt < 5 && data === null; attempt++) {
-      const info = await this.#os.info(Checkpoints.objectName(shard));
+      const info = await this.#os.info(shardKey(shard));
       if (info === null || info.deleted) return undefined;
       const chunks: Uint8Array[] = [];
       let seq = 0;

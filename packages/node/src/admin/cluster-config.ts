@@ -1,0 +1,34 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Period } from "@tally/core";
+import { NodeError } from "../errors.js";
+import { CLUSTER_KEY, CONFIG_BUCKET, INIT_DEFAULTS } from "../names.js";
+import { openKv } from "../nats/buckets.js";
+
+/** Cluster-wide settings, written once by `tally init` and read by every node. */
+export interface ClusterConfig {
+  /** Number of shards P; fixed for the life of the cluster. */
+  shards: number;
+  /** Periods every counter is bucketed into (always includes `all`). */
+  periods: Period[];
+  /** Replicas of the streams and buckets. */
+  replicas: number;
+  /**
+   * Lifetime of a shard lease without renewal, in ms (the lease bucket's max age).
+   * Owners renew every fifth of it and stop serving a shard once 80% of it has
+   * passed since the last renewal they sent. Absent in clusters made before leases: 5000.
+   */
+  leaseTtlMs: number;
+  /** Format version of this record. */
+  version: 1;
+}
+
+/** Reads the settings `tally init` wrote; `NOT_INITIALIZED` when there are none. */
+export async function readClusterConfig(nc: NatsConnection): Promise<ClusterConfig> {
+  const entry = await (await openKv(nc, CONFIG_BUCKET)).get(CLUSTER_KEY);
+  if (!entry || entry.operation !== "PUT") {
+    throw new NodeError("NOT_INITIALIZED", "the cluster is not initialised: run `tally init`");
+  }
+  const config = entry.json<ClusterConfig>();
+  config.leaseTtlMs ??= INIT_DEFAULTS.leaseTtlMs;
+  return config;
+}
