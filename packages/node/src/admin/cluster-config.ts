@@ -24,7 +24,16 @@ export interface ClusterConfig {
 
 /** Reads the settings `tally init` wrote; `NOT_INITIALIZED` when there are none. */
 export async function readClusterConfig(nc: NatsConnection): Promise<ClusterConfig> {
-  const entry = await (await openKv(nc, CONFIG_BUCKET)).get(CLUSTER_KEY);
+  const kv = await openKv(nc, CONFIG_BUCKET);
+  const entry = await kv.get(CLUSTER_KEY).catch((err: unknown) => {
+    throw new NodeError(
+      "NOT_INITIALIZED",
+      `the cluster is not initialised (no ${CONFIG_BUCKET} bucket): run \`tally init\``,
+      {
+        cause: err,
+      },
+    );
+  });
   if (!entry || entry.operation !== "PUT") {
     throw new NodeError("NOT_INITIALIZED", "the cluster is not initialised: run `tally init`");
   }

@@ -11,7 +11,11 @@ import { assertShardCount, STORED_EVENT_PREFIX, STORED_READ_PREFIX } from "@tall
 export function natsMappings(shards: number): string {
   assertShardCount(shards);
   const part = `{{partition(${shards},1,2)}}.{{wildcard(1)}}.{{wildcard(2)}}`;
-  return ["mappings {", `  "count.*.*": "${STORED_EVENT_PREFIX}.${part}"`, `  "count.get.*.*": "${STORED_READ_PREFIX}.${part}"`, "}", ""].join(
-    "\n",
-  );
+  return [
+    "mappings {",
+    `  "count.*.*": "${STORED_EVENT_PREFIX}.${part}"`,
+    `  "count.get.*.*": "${STORED_READ_PREFIX}.${part}"`,
+    "}",
+    "",
+  ].join("\n");
 }

@@ -3,8 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 /** Per-shard figures an actor keeps as plain numbers (no work on the hot path). */
 export interface ShardStats {
   shard: number;
-  /** Valid events applied since start. */
-  applied: number;
+  /** Valid events applied since this node took the shard (an event count, not a sequence). */
+  eventsApplied: number;
   /** Highest stream sequence processed (applied or dead-lettered). */
   processedSeq: number;
   /** Sequence of the last snapshot written to LevelDB. */
@@ -15,7 +15,7 @@ export interface ShardStats {
   entries: number;
   /** Fencing epoch of the lease this node holds for the shard. */
   epoch: number;
-  /** Where the shard's state came from when this node took it. */
+  /** Where the shard's state came from when this node took it (see `RestoreSource`). */
   source: "local" | "shared" | "empty";
 }
 
@@ -48,7 +48,7 @@ export function createMetrics(stats: () => ShardStats[]): NodeMetrics {
         for (const s of stats()) this.set({ shard: String(s.shard) }, pick(s));
       },
     });
-  gauge("tally_shard_events_applied", "Valid events applied per shard since the node started", (s) => s.applied);
+  gauge("tally_shard_events_applied", "Valid events applied per shard since this node took it", (s) => s.eventsApplied);
   gauge("tally_shard_processed_seq", "Highest stream sequence processed per shard", (s) => s.processedSeq);
   gauge("tally_shard_snapshot_seq", "Stream sequence of the last LevelDB snapshot per shard", (s) => s.snapshotSeq);
   gauge("tally_shard_epoch", "Lease epoch per shard this node serves", (s) => s.epoch);

@@ -1,0 +1,105 @@
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import { storedEventShard } from "@tally/core";
+import { NodeError } from "../errors.js";
+import { EVENTS_STREAM } from "../names.js";
+import { stopOnMissedHeartbeats } from "../nats/consumer-watchdog.js";
+import type { ShardActor } from "./shard-actor.js";
+
+/** What activating a batch of newly taken shards needs from the node. */
+export interface ActivationContext {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly log: Logger;
+  /** False once the node stops: the replay ends early, without an error. */
+  live(): boolean;
+  /** False once the shard is no longer held (dropped or handed off meanwhile). */
+  stillHeld(actor: ShardActor): boolean;
+}
+
+/** What an activation did. */
+export interface ActivationResult {
+  /** Shards now consuming and serving. */
+  active: ShardActor[];
+  /** Events read by the batch replay. */
+  replayedEvents: number;
+}
+
+/**
+ * Brings newly taken shards into service: restores each (newer of local snapshot and
+ * shared checkpoint), replays the stream for all of them together through one
+ * unfiltered consumer, then gives each its own consumer from the next sequence.
+ * The replays in flight are kept in `replays`, so a stopping node can end them.
+ */
+export async function activateShards(
+  batch: ShardActor[],
+  ctx: ActivationContext,
+  replays: Set<ConsumerMessages>,
+): Promise<ActivationResult> {
+  const started = performance.now();
+  const phase = (what: string) =>
+    ctx.log.debug({ shards: batch.map((x) => x.shard), ms: Math.round(performance.now() - started) }, what);
+  const last = (await ctx.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+  await Promise.all(batch.map((a) => a.restore(last)));
+  phase("restored");
+  const active = batch.filter((a) => ctx.stillHeld(a));
+  const replayedEvents = await replayBatch(active, last, ctx, replays);
+  phase("replayed");
+  await Promise.all(active.map((a) => a.consume(last)));
+  return { active, replayedEvents };
+}
+
+/**
+ * Replays the stream from the oldest restored sequence of `actors` up to `to`
+ * through one unfiltered ordered consumer, handing each event to its shard: for the
+ * server one sequential read instead of one filtered scan per shard.
+ */
+async function replayBatch(
+  actors: ShardActor[],
+  to: number,
+  ctx: ActivationContext,
+  replays: Set<ConsumerMessages>,
+): Promise<number> {
+  if (actors.length === 0) return 0;
+  const byShard = new Map(actors.map((a) => [a.shard, a]));
+  const from = Math.min(...actors.map((a) => a.confirmedSeq)) + 1;
+  if (from > to) return 0;
+  // No filter at all (the stream holds only tally.ev.* subjects): nats-server 2.9
+  // recounts a filtered consumer's pending messages by scanning as the stream grows,
+  // which made a replay under live load slow down more and more.
+  const consumer = await ctx.js.consumers.get(EVENTS_STREAM, {
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: from,
+  });
+  if ((await consumer.info(true)).num_pending === 0) return 0;
+  const messages = await consumer.consume({ max_messages: 1024, expires: 5000 });
+  stopOnMissedHeartbeats(messages, (count) => ctx.log.warn({ count }, "replay consumer missed heartbeats"));
+  ctx.log.debug({ shards: [...byShard.keys()], from, to }, "replay started");
+  replays.add(messages);
+  let n = 0;
+  let reached = from - 1;
+  try {
+    for await (const m of messages) {
+      n++;
+      reached = m.seq;
+      const shard = storedEventShard(m.subject);
+      const pending = shard === undefined ? undefined : byShard.get(shard)?.replay(m);
+      if (pending) await pending;
+      if (m.seq >= to || m.info.pending === 0 || !ctx.live()) {
+        reached = to; // pending 0: nothing of the stream up to `to` is left
+        break;
+      }
+      if (n % 1024 === 0) {
+        ctx.log.debug({ shards: [...byShard.keys()], at: m.seq, to, pending: m.info.pending }, "replay progress");
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+  } finally {
+    replays.delete(messages);
+    messages.stop(); // close() would wait for an iteration that has ended
+  }
+  if (reached < to && ctx.live()) {
+    throw new NodeError("REPLAY_FAILED", `replay stopped at sequence ${reached} of ${to} (connection lost?)`);
+  }
+  return n;
+}

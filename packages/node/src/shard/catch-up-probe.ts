@@ -1,0 +1,97 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import { EVENTS_STREAM } from "../names.js";
+import { nextShardEventSeq } from "../nats/stream-lookup.js";
+import type { ShardProgress } from "./shard-progress.js";
+
+/** A consumer that delivers nothing this long while its shard has events waiting is recreated. */
+const STALL_MS = 5000;
+
+/** What the probe needs from its shard. */
+export interface CatchUpProbeHooks {
+  /** The smallest sequence a waiting read needs, or undefined when none waits. */
+  minNeed(): number | undefined;
+  /** False once the shard stops consuming. */
+  running(): boolean;
+  /** `caughtUpTo` moved: answer the reads that can be answered now. */
+  caughtUp(): void;
+  /** The consumer looks stalled: recreate it. */
+  stalled(): void;
+}
+
+/**
+ * Proves how far a shard is caught up while reads wait for a sequence it has not
+ * processed: with L the stream's last sequence, read *first*, and F the first event
+ * of this shard after the confirmed sequence, every event of this shard below
+ * min(F, L + 1) is processed. Two cheap requests; the consumer's own info is avoided,
+ * as nats-server 2.9 counts its pending messages by scanning. Also notices a consumer
+ * that delivers nothing while events of its shard wait (stall detection off the hot path).
+ */
+export class CatchUpProbe {
+  readonly #shard: number;
+  readonly #nc: NatsConnection;
+  readonly #jsm: JetStreamManager;
+  readonly #progress: ShardProgress;
+  readonly #log: Logger;
+  readonly #hooks: CatchUpProbeHooks;
+  #probing = false;
+  /** Processed sequence last seen, and since when (stall detection). */
+  #stallSeq = -1;
+  #stallSince = 0;
+
+  constructor(
+    shard: number,
+    nc: NatsConnection,
+    jsm: JetStreamManager,
+    progress: ShardProgress,
+    log: Logger,
+    hooks: CatchUpProbeHooks,
+  ) {
+    this.#shard = shard;
+    this.#nc = nc;
+    this.#jsm = jsm;
+    this.#progress = progress;
+    this.#log = log;
+    this.#hooks = hooks;
+  }
+
+  /** Starts probing unless a probe runs already; it runs while reads wait. */
+  kick(): void {
+    if (this.#probing || !this.#hooks.running()) return;
+    this.#probing = true;
+    this.#stallSeq = -1; // stall time counts from this probe on, not from an idle spell before it
+    this.#loop()
+      .catch((err: unknown) => this.#log.warn({ err, shard: this.#shard }, "catch-up probe failed"))
+      .finally(() => {
+        this.#probing = false;
+        if (this.#hooks.running() && this.#hooks.minNeed() !== undefined) setTimeout(() => this.kick(), 50).unref();
+      });
+  }
+
+  async #loop(): Promise<void> {
+    const p = this.#progress;
+    for (let need = this.#hooks.minNeed(); need !== undefined && this.#hooks.running(); need = this.#hooks.minNeed()) {
+      const last = (await this.#jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+      const next = await nextShardEventSeq(this.#nc, this.#shard, p.confirmedSeq + 1);
+      if (p.processedSeq !== this.#stallSeq) {
+        this.#stallSeq = p.processedSeq;
+        this.#stallSince = performance.now();
+      }
+      if (next !== undefined && performance.now() - this.#stallSince > STALL_MS) {
+        // The stream holds events this shard has not seen, and its consumer has
+        // delivered nothing for a while: recreate it.
+        this.#log.warn({ shard: this.#shard, at: p.processedSeq, next }, "shard consumer stalled; recreating it");
+        this.#stallSince = performance.now();
+        this.#hooks.stalled();
+      }
+      if (p.caughtUp(next === undefined ? last : Math.min(last, next - 1))) this.#hooks.caughtUp();
+      const first = this.#hooks.minNeed();
+      if (first === undefined || first > last) return; // beyond the stream: they time out
+      // Events of this shard ≤ need are still on their way: let the consumer work.
+      const seq = p.processedSeq;
+      const target = Math.min(first, next ?? first);
+      await p.until(() => !this.#hooks.running() || (p.processedSeq > seq && p.processedSeq >= target), 100);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import type { Msg } from "@nats-io/transport-node";
+import {
+  RequestError,
+  bucketIndex,
+  bucketIso,
+  bucketKey,
+  isReservedNamespace,
+  parseReadRequest,
+  parseStoredReadSubject,
+  seriesIndices,
+  shardOf,
+  type Period,
+  type ReadRequest,
+  type ShardCounts,
+} from "@tally/core";
+import { respondJson } from "../nats/replies.js";
+
+/** A read request taken apart and checked against the shard that got it. */
+export interface ShardRead {
+  ns: string;
+  name: string;
+  req: ReadRequest;
+}
+
+/** What answering a read needs to know about the cluster. */
+export interface ReadSettings {
+  shards: number;
+  periods: readonly Period[];
+  maxSeriesPoints: number;
+}
+
+/**
+ * Parses a read that arrived on `tally.rd.<shard>.<ns>.<name>` for `shard`; throws a
+ * {@link RequestError} (`BAD_REQUEST`, `PERIOD_NOT_ENABLED`, …) for anything wrong.
+ */
+export function parseShardRead(msg: Msg, shard: number, settings: ReadSettings): ShardRead {
+  const key = parseStoredReadSubject(msg.subject);
+  if (key.shard !== shard || shardOf(key.ns, key.name, settings.shards) !== shard) {
+    throw new RequestError(
+      "BAD_REQUEST",
+      `${key.ns}.${key.name} is not on shard ${key.shard}: read count.get.<ns>.<name>`,
+    );
+  }
+  if (isReservedNamespace(key.ns)) throw new RequestError("BAD_REQUEST", `namespace ${key.ns} is reserved`);
+  const req = parseReadRequest(msg.data, Date.now());
+  if (req.period !== "all" && !settings.periods.includes(req.period)) {
+    throw new RequestError(
+      "PERIOD_NOT_ENABLED",
+      `period ${req.period} is not counted; enabled: ${settings.periods.join(", ")} (set with tally init --periods)`,
+    );
+  }
+  return { ns: key.ns, name: key.name, req };
+}
+
+/** Answers a parsed read from the shard's counts: a value or a zero-filled series. */
+export function answerRead(msg: Msg, read: ShardRead, counts: ShardCounts, settings: ReadSettings): void {
+  const { ns, name, req } = read;
+  if (req.kind === "series") {
+    if (req.period === "all") throw new RequestError("BAD_REQUEST", "period all has no series");
+    const p = req.period;
+    const points = seriesIndices(p, req.from, req.to, settings.maxSeriesPoints).map((i) => ({
+      bucket: bucketIso(p, i),
+      value: counts.bucket(ns, name, bucketKey(p, i)),
+    }));
+    respondJson(msg, { ns, name, period: p, points });
+  } else if (req.period === "all") {
+    respondJson(msg, { ns, name, period: "all", value: counts.all(ns, name) });
+  } else {
+    const i = bucketIndex(req.period, req.at);
+    respondJson(msg, {
+      ns,
+      name,
+      period: req.period,
+      bucket: bucketIso(req.period, i),
+      value: counts.bucket(ns, name, bucketKey(req.period, i)),
+    });
+  }
+}
