@@ -89,24 +89,25 @@ test("ShardCounts - any sequence of events: all-time and every bucket equal the 
   });
   t.notThrows(() =>
     fc.assert(
-    fc.property(fc.array(event, { maxLength: 200 }), (events) => {
-      const c = new ShardCounts(DEFAULT_PERIODS);
-      const truth = new Map<string, number>();
-      const add = (k: string, d: number) => truth.set(k, (truth.get(k) ?? 0) + d);
-      for (const e of events) {
-        c.apply("ns", e.name, e.delta, e.ts);
-        add(`${e.name}/all`, e.delta);
-        for (const p of BUCKETS) add(`${e.name}/${key(p, e.ts)}`, e.delta);
-      }
-      for (const [k, v] of truth) {
-        const [name, b] = k.split("/") as [string, string];
-        const got = b === "all" ? c.all("ns", name) : c.bucket("ns", name, Number(b));
-        if (got !== v) return false;
-      }
-      // Every entry held is one the truth knows, and a dump reloads to the same entries.
-      return c.entries === truth.size && c.dump().length === truth.size;
-    }),
-  ));
+      fc.property(fc.array(event, { maxLength: 200 }), (events) => {
+        const c = new ShardCounts(DEFAULT_PERIODS);
+        const truth = new Map<string, number>();
+        const add = (k: string, d: number) => truth.set(k, (truth.get(k) ?? 0) + d);
+        for (const e of events) {
+          c.apply("ns", e.name, e.delta, e.ts);
+          add(`${e.name}/all`, e.delta);
+          for (const p of BUCKETS) add(`${e.name}/${key(p, e.ts)}`, e.delta);
+        }
+        for (const [k, v] of truth) {
+          const [name, b] = k.split("/") as [string, string];
+          const got = b === "all" ? c.all("ns", name) : c.bucket("ns", name, Number(b));
+          if (got !== v) return false;
+        }
+        // Every entry held is one the truth knows, and a dump reloads to the same entries.
+        return c.entries === truth.size && c.dump().length === truth.size;
+      }),
+    ),
+  );
 });
 
 function sorted(entries: CountEntry[]): CountEntry[] {

@@ -299,11 +299,11 @@ class Node implements TallyNode {
     for (const s of this.#subs) s.unsubscribe();
     try {
       await this.#planner.settle();
-      const shards = owned.all().map((a) => a.shard);
+      const actors = owned.all();
       const failed = await owned.closeAll();
       if (failed.length > 0)
         log.error({ err: failed[0], failed: failed.length }, "final snapshot failed for some shards");
-      else log.info({ shards }, "final snapshot written");
+      else log.info({ shards: actors.map((a) => [a.shard, a.stats().snapshotSeq]) }, "final snapshot written");
     } finally {
       await membership.stop(!nc.isClosed()).catch(() => undefined);
       leases.stop();
