@@ -100,6 +100,7 @@ export class OwnedShards {
     const actor = this.#actors.get(s);
     if (!actor || this.#releasing.has(s)) return;
     const started = performance.now();
+    this.#log.debug({ shard: s, epoch: actor.lease.epoch }, "hand-off started");
     this.#giveUp(
       actor,
       actor

@@ -1,0 +1,96 @@
+import test from "ava";
+import { jetstream } from "@nats-io/jetstream";
+import { pino } from "pino";
+import { DEFAULT_PERIODS, bucketIndex, bucketIso } from "@tally/core";
+import { tallyClient } from "@tally/client";
+import { startNode, type TallyNode } from "@tally/node";
+import { tempDir, waitFor } from "@tally/testing";
+import { tallyCluster } from "./helpers/cluster.js";
+import { Truth } from "./helpers/truth.js";
+
+const DAY = 86_400_000;
+const BASE = Date.UTC(2026, 10, 18);
+const FAST = { heartbeatMs: 200, memberTimeoutMs: 1500, checkpointIntervalMs: 500, snapshotIntervalMs: 200 };
+/** Log lines that mean a snapshot, checkpoint or hand-off write failed. */
+const WRITE_FAILED =
+  /lease release failed|snapshot write failed|final snapshot failed|hand-off: final snapshot or checkpoint failed|closing a dropped shard failed|shared checkpoint write failed/;
+
+test("lifecycle - a node closed in the middle of a hand-off finishes it: no snapshot write fails, counts exact", async (t) => {
+  const { nc, url } = await tallyCluster(t, { shards: 16 });
+  const js = jetstream(nc);
+  const truth = new Truth();
+  const publish = async (n: number, offset: number) => {
+    for (let i = 0; i < n; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, n - i) }, async (_, j) => {
+          const k = offset + i + j;
+          const name = `k${k % 500}`;
+          const delta = (k % 5) + 1;
+          const ts = BASE + (k % 3) * DAY + ((k * 7919) % DAY);
+          const ack = await js.publish(`count.life.${name}`, JSON.stringify({ delta, ts }));
+          truth.add("life", name, delta, ts, DEFAULT_PERIODS, ack.seq);
+        }),
+      );
+    }
+  };
+
+  // Node A, with its log kept: the moment it starts a hand-off, it is told to close.
+  const lines: string[] = [];
+  let a: TallyNode | undefined;
+  let closingA: Promise<void> | undefined;
+  const logA = pino(
+    { level: "debug", base: { node: "a" } },
+    {
+      write(line: string) {
+        lines.push(line);
+        if (!closingA && a && line.includes('"msg":"hand-off started"')) closingA = a.close();
+      },
+    },
+  );
+  const dirA = await tempDir("tally-life-a-");
+  const dirB = await tempDir("tally-life-b-");
+  t.teardown(() => dirA.remove());
+  t.teardown(() => dirB.remove());
+  a = await startNode({ connection: { servers: url }, dataDir: dirA.path, id: "a", logger: logA, ...FAST });
+  t.teardown(() => a.close());
+  await publish(3000, 0);
+
+  // B joins: A must hand shards over, and is closed while the first hand-off runs.
+  const b = await startNode({ connection: { servers: url }, dataDir: dirB.path, id: "b", logLevel: "error", ...FAST });
+  t.teardown(() => b.close());
+  await waitFor(() => closingA !== undefined, { timeoutMs: 60_000, message: "node A to start handing a shard to B" });
+  await closingA;
+  t.is(a.status, "closed");
+  const failures = lines.filter((l) => WRITE_FAILED.test(l));
+  t.deepEqual(failures, [], "no snapshot, checkpoint or hand-off write failed while A closed mid-hand-off");
+  t.true(
+    lines.some((l) => l.includes('"msg":"final snapshot written"')),
+    "A wrote its final snapshots",
+  );
+
+  // B now serves every shard; more events arrive; everything is exact.
+  await publish(500, 3000);
+  const client = tallyClient(nc, { retryDeadlineMs: 30_000 });
+  for (const counter of truth.counters) {
+    const name = counter.slice("life.".length);
+    t.is((await client.get("life", name, { minSeq: truth.lastSeq })).value, truth.value("life", name, "all"), counter);
+    const at = BASE + DAY;
+    const day = await client.get("life", name, { period: "day", at, minSeq: truth.lastSeq });
+    t.is(day.value, truth.value("life", name, "day", bucketIso("day", bucketIndex("day", at))), `${counter} day`);
+  }
+
+  // A's data dir was closed cleanly: a node restarts on it, and restores exactly once B is gone.
+  await b.close();
+  const again = await startNode({
+    connection: { servers: url },
+    dataDir: dirA.path,
+    id: "a2",
+    logLevel: "error",
+    ...FAST,
+  });
+  t.teardown(() => again.close());
+  for (const counter of truth.counters) {
+    const name = counter.slice("life.".length);
+    t.is((await client.get("life", name, { minSeq: truth.lastSeq })).value, truth.value("life", name, "all"), counter);
+  }
+});
