@@ -36,14 +36,14 @@ test("lifecycle - a node closed in the middle of a hand-off finishes it: no snap
 
   // Node A, with its log kept: the moment it starts a hand-off, it is told to close.
   const lines: string[] = [];
-  let a: TallyNode | undefined;
+  const started: { a?: TallyNode } = {};
   let closingA: Promise<void> | undefined;
   const logA = pino(
     { level: "debug", base: { node: "a" } },
     {
       write(line: string) {
         lines.push(line);
-        if (!closingA && a && line.includes('"msg":"hand-off started"')) closingA = a.close();
+        if (!closingA && started.a && line.includes('"msg":"hand-off started"')) closingA = started.a.close();
       },
     },
   );
@@ -51,7 +51,13 @@ test("lifecycle - a node closed in the middle of a hand-off finishes it: no snap
   const dirB = await tempDir("tally-life-b-");
   t.teardown(() => dirA.remove());
   t.teardown(() => dirB.remove());
-  a = await startNode({ connection: { servers: url }, dataDir: dirA.path, id: "a", logger: logA, ...FAST });
+  const a = (started.a = await startNode({
+    connection: { servers: url },
+    dataDir: dirA.path,
+    id: "a",
+    logger: logA,
+    ...FAST,
+  }));
   t.teardown(() => a.close());
   await publish(3000, 0);
 
