@@ -8,10 +8,9 @@
  * Prints `ready` on stdout once subscribed; runs until SIGTERM.
  */
 import { connect } from "@nats-io/transport-node";
+import { stringArg } from "./lib/args.js";
 
-const i = process.argv.indexOf("--nats");
-const url = i >= 0 ? process.argv[i + 1] : undefined;
-if (!url) throw new Error("echo: --nats URL is required");
+const url = stringArg("echo", "nats");
 
 const nc = await connect({ servers: url, name: "tally-bench-echo" });
 const enc = new TextEncoder();

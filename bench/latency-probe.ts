@@ -8,13 +8,10 @@
  * prints `stats {"ms":[…],"errors":…}` on stdout and exits. Prints `ready` once connected.
  */
 import { connect } from "@nats-io/transport-node";
+import { stringArg } from "./lib/args.js";
+import { hrNow, msSince, sleep } from "./lib/time.js";
 
-function arg(name: string, fallback?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? process.argv[i + 1] : fallback;
-  if (v === undefined) throw new Error(`latency-probe: --${name} is required`);
-  return v;
-}
+const arg = (name: string, fallback?: string) => stringArg("latency-probe", name, fallback);
 
 const url = arg("nats");
 const prefix = arg("prefix");
@@ -30,16 +27,16 @@ process.stdout.write("ready\n");
 
 const empty = new Uint8Array(0);
 for (let i = 0; !stop; i++) {
-  const t = process.hrtime.bigint();
+  const t = hrNow();
   try {
     const r = await nc.request(`${prefix}${i % keys}`, empty, { timeout: 10_000 });
     if (r.json<{ error?: unknown }>().error) errors++;
-    else ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+    else ms.push(msSince(t));
   } catch {
     errors++;
   }
-  const spent = Number(process.hrtime.bigint() - t) / 1e6;
-  if (!stop) await new Promise((r) => setTimeout(r, Math.max(0, everyMs - spent)));
+  const spent = msSince(t);
+  if (!stop) await sleep(Math.max(0, everyMs - spent));
 }
 process.stdout.write(`stats ${JSON.stringify({ ms, errors })}\n`);
 await nc.close();

@@ -8,19 +8,14 @@
  * then does the same for the baselines. Prints one JSON object on stdout.
  */
 import { ShardCounts } from "@tally/core";
+import { intArg } from "./lib/args.js";
+import { hrNow, msSince } from "./lib/time.js";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("memory.ts needs node --expose-gc");
 
-function num(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`memory.ts: --${name} must be a positive integer`);
-  return v;
-}
-
-const counters = num("counters", 100_000);
-const perCounter = num("events-per-counter", 4);
+const counters = intArg("counters", 100_000, "memory.ts");
+const perCounter = intArg("events-per-counter", 4, "memory.ts");
 
 /** Heap after full collections; several, because one pass can leave weak/finalised leftovers. */
 function heap(): number {
@@ -51,14 +46,14 @@ const tsOf = (counter: number, j: number) => BASE + (counter % 24) * HOUR + j * 
 let applyMs = 0;
 function fillTally(): ShardCounts {
   const counts = new ShardCounts(["all", "hour", "day", "week", "month"]);
-  const t0 = process.hrtime.bigint();
+  const t0 = hrNow();
   for (let j = 0; j < perCounter; j++) {
     for (let c = 0; c < counters; c++) {
       // Names are built here and not kept, so only what ShardCounts retains is measured.
       counts.apply("bench", `k${c}`, 1, tsOf(c, j));
     }
   }
-  applyMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  applyMs = msSince(t0);
   return counts;
 }
 

@@ -16,13 +16,10 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { jetstream, type ConsumerMessages } from "@nats-io/jetstream";
+import { stringArg } from "./lib/args.js";
+import { hrNow, msSince } from "./lib/time.js";
 
-function arg(name: string, fallback?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? process.argv[i + 1] : fallback;
-  if (v === undefined) throw new Error(`raw-consumer: --${name} is required`);
-  return v;
-}
+const arg = (name: string, fallback?: string) => stringArg("raw-consumer", name, fallback);
 
 const url = arg("nats");
 const stream = arg("stream");
@@ -57,14 +54,14 @@ for (const it of iters) {
   void (async () => {
     for await (const m of it) {
       // The first message marks the start: before it there is nothing to do.
-      t0 ??= process.hrtime.bigint();
+      t0 ??= hrNow();
       void m;
       if (++seen === count) finish();
     }
   })();
 }
 await finished;
-const consumeMs = t0 === undefined ? 0 : Number(process.hrtime.bigint() - t0) / 1e6;
+const consumeMs = t0 === undefined ? 0 : msSince(t0);
 const cpu = process.cpuUsage(cpu0);
 process.stdout.write(`done ${JSON.stringify({ count: seen, consumeMs, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
 await Promise.all(iters.map((it) => it.close()));
