@@ -77,7 +77,9 @@ test.serial(
     await waitFor(
       async () => {
         const st = await clusterStatus(nc);
-        return lost.every((s) => ["a", "c"].includes(st.shards[s]!.owner ?? "") && st.shards[s]!.applied !== undefined);
+        return lost.every(
+          (s) => ["a", "c"].includes(st.shards[s]!.owner ?? "") && st.shards[s]!.appliedSeq !== undefined,
+        );
       },
       { timeoutMs: 30_000, intervalMs: 100, message: "b's shards taken over while it is frozen" },
     );

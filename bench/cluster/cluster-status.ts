@@ -15,7 +15,7 @@ export async function waitBalanced(nc: NatsConnection, members: string[], timeou
       const lo = Math.floor(SHARDS / members.length);
       const counts = members.map((m) => st.shards.filter((s) => s.owner === m).length);
       return (
-        st.shards.every((s) => s.owner !== undefined && members.includes(s.owner) && s.applied !== undefined) &&
+        st.shards.every((s) => s.owner !== undefined && members.includes(s.owner) && s.appliedSeq !== undefined) &&
         counts.every((c) => c === lo || c === lo + 1)
       );
     },

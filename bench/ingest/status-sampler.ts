@@ -22,8 +22,12 @@ export class StatusSampler {
         try {
           const sentMs = msSince(since);
           const r = await fetch(`http://127.0.0.1:${port}/status`);
-          const body = (await r.json()) as { shards: { applied: number }[] };
-          this.samples.push({ sentMs, ms: msSince(since), applied: body.shards.reduce((a, s) => a + s.applied, 0) });
+          const body = (await r.json()) as { shards: { eventsApplied: number }[] };
+          this.samples.push({
+            sentMs,
+            ms: msSince(since),
+            applied: body.shards.reduce((a, s) => a + s.eventsApplied, 0),
+          });
         } catch {
           // node not up or going down: skip the sample
         }

@@ -172,7 +172,7 @@ export async function waitBalanced(nc: NatsConnection, members: string[], timeou
       const counts = members.map((m) => st.shards.filter((s) => s.owner === m).length);
       const lo = Math.floor(st.config.shards / members.length);
       return (
-        st.shards.every((s) => s.owner !== undefined && members.includes(s.owner) && s.applied !== undefined) &&
+        st.shards.every((s) => s.owner !== undefined && members.includes(s.owner) && s.appliedSeq !== undefined) &&
         counts.every((c) => c === lo || c === lo + 1)
       );
     },

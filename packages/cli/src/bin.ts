@@ -289,7 +289,7 @@ program
           String(s.shard),
           s.owner ?? "-",
           s.epoch === undefined ? "-" : String(s.epoch),
-          s.applied === undefined ? "-" : String(s.applied),
+          s.appliedSeq === undefined ? "-" : String(s.appliedSeq),
           s.lag === undefined ? "-" : String(s.lag),
         ]),
       );

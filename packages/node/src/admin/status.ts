@@ -25,8 +25,11 @@ export interface ShardStatus {
   /** Lease holder, if any. */
   owner: string | undefined;
   epoch: number | undefined;
-  /** Stream sequence the owner reports as applied (from its last heartbeat). */
-  applied: number | undefined;
+  /**
+   * Stream sequence up to which the owner has processed every event of the shard (from
+   * its last heartbeat); a sequence, not an event count.
+   */
+  appliedSeq: number | undefined;
   /**
    * Stream last sequence minus applied; 0 when no event of this shard follows the
    * applied sequence (idle shards are not behind). Undefined if not served.
@@ -80,7 +83,7 @@ export async function clusterStatus(
       let lag: number | undefined;
       if (seq !== undefined)
         lag = seq >= last || (await nextShardEventSeq(nc, s, seq + 1)) === undefined ? 0 : last - seq;
-      return { shard: s, owner, epoch: lease ? (lease.epoch ?? e!.revision) : undefined, applied: seq, lag };
+      return { shard: s, owner, epoch: lease ? (lease.epoch ?? e!.revision) : undefined, appliedSeq: seq, lag };
     }),
   );
   return { config, streamLastSeq: last, members, shards };
