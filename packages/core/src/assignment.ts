@@ -123,8 +123,6 @@ export interface PlanInput {
 export interface Plan {
   /** Whether the cluster is formed (enough members, or shards already held). */
   formed: boolean;
-  /** Target owner of each shard. */
-  desired: (string | undefined)[];
   /** Free shards this node should take now. */
   acquire: number[];
   /** Held shards this node should hand off now (throttled). */
@@ -144,7 +142,7 @@ export interface Plan {
 export function planShards(input: PlanInput): Plan {
   const { shards, self, live, holders } = input;
   const formed = input.formed || live.length >= input.minMembers || holders.some((h) => h !== undefined && h !== self);
-  if (!formed || !live.includes(self)) return { formed, desired: [], acquire: [], release: [] };
+  if (!formed || !live.includes(self)) return { formed, acquire: [], release: [] };
   const desired = balanceShards(shards, live, holders);
   const acquire: number[] = [];
   const candidates: number[] = [];
@@ -153,5 +151,5 @@ export function planShards(input: PlanInput): Plan {
     else if (holders[s] === self && desired[s] !== self && !input.releasing.includes(s)) candidates.push(s);
   }
   const budget = Math.max(1, Math.floor(input.maxMoving / live.length)) - input.releasing.length;
-  return { formed, desired, acquire, release: candidates.slice(0, Math.max(0, budget)) };
+  return { formed, acquire, release: candidates.slice(0, Math.max(0, budget)) };
 }

@@ -21,7 +21,7 @@ export interface BackoffOptions {
 export function backoffMs(attempt: number, opts: BackoffOptions = {}): number {
   const base = opts.baseMs ?? 100;
   const max = opts.maxMs ?? 5000;
-  // 2 ** 31 and beyond would overflow nothing, but keeps the arithmetic small.
+  // The exponent is capped so a long outage's attempt count cannot reach Infinity.
   return Math.min(max, base * 2 ** Math.min(Math.max(0, attempt), 30));
 }
 

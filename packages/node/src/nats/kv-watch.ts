@@ -1,5 +1,6 @@
 import type { KV, KvWatchEntry } from "@nats-io/kv";
 import type { Logger } from "pino";
+import { backoffMs, sleep } from "@tally/core";
 
 /** A running watch of a whole KV bucket. */
 export interface BucketWatch {
@@ -54,7 +55,7 @@ export async function watchBucket(kv: KV, log: Logger, handlers: WatchHandlers):
   };
   const restart = async (): Promise<void> => {
     for (let attempt = 0; !stopped; attempt++) {
-      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+      await sleep(backoffMs(attempt, { maxMs: 2000 }));
       if (stopped) return;
       try {
         await run(false);

@@ -1,19 +1,16 @@
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { RequestError, ShardCounts, TallyError, shardReadFilter, type Period } from "@tally/core";
+import { ShardCounts, TallyError, type Period } from "@tally/core";
 import type { NodeMetrics, ShardStats } from "../http/metrics.js";
-import { respondError } from "../nats/replies.js";
 import type { Lease } from "../cluster/leases.js";
 import type { Checkpoints } from "../storage/checkpoints.js";
 import type { SnapshotStore } from "../storage/snapshot-store.js";
-import { CatchUpProbe } from "./catch-up-probe.js";
 import { DeadLetterWriter } from "./dead-letter-writer.js";
-import { answerRead, parseShardRead, type ShardRead } from "./read-server.js";
-import { SequenceWaiters } from "./sequence-waiters.js";
 import { ShardConsumer } from "./shard-consumer.js";
 import { ShardPersistence, type RestoreSource } from "./shard-persistence.js";
 import { ShardProgress } from "./shard-progress.js";
+import { ShardReads } from "./shard-reads.js";
 import { applyStoredEvent } from "./stored-event.js";
 
 /** Everything an actor needs from its node. */
@@ -52,9 +49,10 @@ export type ActorStatus = "new" | "replaying" | "running" | "closing" | "closed"
  * callback at a time, so each step (apply one event, answer one read) is atomic
  * without locks. Every answer first checks the lease (fencing): once it has lapsed
  * the actor stays silent, as another node may own the shard. The work is done by its
- * parts: {@link ShardConsumer}, {@link applyStoredEvent}, {@link DeadLetterWriter},
- * {@link parseShardRead}/{@link answerRead}, {@link SequenceWaiters}, {@link CatchUpProbe}
- * and {@link ShardPersistence}; the actor keeps their order.
+ * parts: {@link ShardConsumer} (consumer supervision), {@link applyStoredEvent} and
+ * {@link DeadLetterWriter} (the apply path), {@link ShardReads} (read serving, waiting
+ * reads, catch-up probe) and {@link ShardPersistence} (restore, snapshots, checkpoints);
+ * the actor keeps their order through its lifecycle.
  */
 export class ShardActor {
   readonly shard: number;
@@ -62,17 +60,13 @@ export class ShardActor {
   readonly #ctx: ShardActorContext;
   readonly #counts: ShardCounts;
   readonly #progress = new ShardProgress();
-  readonly #waiters = new SequenceWaiters<{ msg: Msg; read: ShardRead }>();
   readonly #persistence: ShardPersistence;
   readonly #consumer: ShardConsumer;
-  readonly #probe: CatchUpProbe;
+  readonly #reads: ShardReads;
   readonly #deadLetters: DeadLetterWriter;
   #status: ActorStatus = "new";
-  /** Reads wait for this sequence until the shard has caught up after it was taken. */
-  #readyTarget = 0;
   /** Valid events applied since this node took the shard. */
   #eventsApplied = 0;
-  #sub: Subscription | undefined;
   #closing: Promise<void> | undefined;
   /** Where the state came from at restore. */
   source: RestoreSource = "empty";
@@ -89,11 +83,10 @@ export class ShardActor {
       handle: (m) => this.#process(m),
       active: () => this.#status === "running",
     });
-    this.#probe = new CatchUpProbe(shard, ctx.nc, ctx.jsm, this.#progress, ctx.log, {
-      minNeed: () => this.#waiters.minNeed(),
-      running: () => this.#status === "running",
-      caughtUp: () => this.#releaseWaiters(),
-      stalled: () => this.#consumer.recreate(),
+    this.#reads = new ShardReads(shard, ctx, lease, this.#counts, this.#progress, {
+      notServing: () => (this.takingReads ? undefined : this.#status),
+      consuming: () => this.#status === "running",
+      consumerStalled: () => this.#consumer.recreate(),
     });
   }
 
@@ -106,10 +99,9 @@ export class ShardActor {
     const { seq, source } = await this.#persistence.restore();
     this.source = source;
     this.#progress.restored(seq);
-    this.#readyTarget = streamLastSeq;
     if (this.#status !== "new") return; // closed while restoring
     this.#status = "replaying";
-    this.#sub = this.#ctx.nc.subscribe(shardReadFilter(this.shard), { callback: (_err, msg) => this.handleRead(msg) });
+    this.#reads.open(streamLastSeq);
   }
 
   /** True from restore (reads are taken, and wait while replaying) until close. */
@@ -141,8 +133,7 @@ export class ShardActor {
     }
     this.#status = "running";
     this.#consumer.start();
-    this.#releaseWaiters();
-    if (this.#waiters.size > 0) this.#probe.kick();
+    this.#reads.consuming();
   }
 
   /** Plain figures for metrics and status. */
@@ -152,11 +143,7 @@ export class ShardActor {
       eventsApplied: this.#eventsApplied,
       processedSeq: this.#progress.processedSeq,
       snapshotSeq: this.#persistence.snapshotSeq,
-      ready:
-        this.#status === "running" &&
-        this.#consumer.healthy &&
-        this.lease.valid() &&
-        this.#progress.confirmedSeq >= this.#readyTarget,
+      ready: this.#status === "running" && this.#consumer.healthy && this.lease.valid() && this.#reads.caughtUp,
       entries: this.#counts.entries,
       epoch: this.lease.epoch,
       source: this.source,
@@ -182,68 +169,7 @@ export class ShardActor {
   #processed(seq: number): void {
     this.#progress.processed(seq);
     this.#persistence.processed(seq);
-    if (this.#waiters.size > 0) this.#releaseWaiters();
-  }
-
-  /** Answers one read; never throws, always replies (unless there is no reply subject). */
-  handleRead(msg: Msg): void {
-    if (!msg.reply) return;
-    if (!this.lease.valid()) {
-      // Fenced: the lease may be someone else's now, and they answer this read.
-      // Stop taking reads at once (the node drops the shard on its next round).
-      this.#ctx.metrics.reads.inc({ outcome: "fenced" });
-      this.#sub?.unsubscribe();
-      return;
-    }
-    let read: ShardRead;
-    try {
-      if (!this.takingReads)
-        throw new RequestError("NOT_READY", `shard ${this.shard} is not serving (${this.#status})`);
-      read = parseShardRead(msg, this.shard, this.#ctx);
-    } catch (err) {
-      this.#fail(msg, err);
-      return;
-    }
-    const need = Math.max(read.req.minSeq ?? 0, this.#readyTarget);
-    if (need <= this.#progress.confirmedSeq) {
-      this.#answer(msg, read);
-      return;
-    }
-    this.#waiters.add(need, { msg, read }, this.#ctx.readWaitMs, (w) => this.#expire(w.msg, need));
-    this.#probe.kick();
-  }
-
-  #answer(msg: Msg, read: ShardRead): void {
-    try {
-      if (!this.lease.valid())
-        throw new RequestError("SHARD_NOT_OWNED", `shard ${this.shard} moved while this read waited; retry`);
-      answerRead(msg, read, this.#counts, this.#ctx);
-      this.#ctx.metrics.reads.inc({ outcome: "ok" });
-    } catch (err) {
-      this.#fail(msg, err);
-    }
-  }
-
-  #fail(msg: Msg, err: unknown): void {
-    const code = err instanceof TallyError ? err.code : "INTERNAL";
-    if (code === "INTERNAL") this.#ctx.log.error({ err, shard: this.shard }, "read failed");
-    this.#ctx.metrics.reads.inc({ outcome: code });
-    respondError(msg, err);
-  }
-
-  #expire(msg: Msg, need: number): void {
-    const p = this.#progress;
-    const text =
-      need === this.#readyTarget
-        ? `shard ${this.shard} is still replaying the stream (at ${p.processedSeq} of ${need}); retry`
-        : `shard ${this.shard} has not reached sequence ${need} within ${this.#ctx.readWaitMs} ms (at ${p.confirmedSeq})`;
-    this.#fail(msg, new RequestError("TIMEOUT", text));
-  }
-
-  #releaseWaiters(): void {
-    const done = this.#progress.confirmedSeq;
-    if (done >= this.#readyTarget) this.#readyTarget = 0;
-    this.#waiters.release(done, (w) => this.#answer(w.msg, w.read));
+    this.#reads.release();
   }
 
   /** Writes changed counts and the confirmed sequence to LevelDB in one batch. */
@@ -273,9 +199,7 @@ export class ShardActor {
     this.#status = "closing";
     // Reads keep arriving until the subscription is drained below; while the lease
     // is held they get a retryable NOT_READY, so none waits out a client timeout.
-    this.#waiters.drain((w) =>
-      this.#fail(w.msg, new RequestError("SHARD_NOT_OWNED", `shard ${this.shard} is moving to another node; retry`)),
-    );
+    this.#reads.refuseWaiting();
     this.#progress.wake();
     try {
       if (!wasActive) return;
@@ -289,15 +213,8 @@ export class ShardActor {
       const failed = results.find((r) => r.status === "rejected");
       if (failed) throw failed.reason;
     } finally {
-      await this.#stopReads();
+      await this.#reads.close();
       this.#status = "closed";
     }
-  }
-
-  /** Unsubscribes, answering the reads already received first; done before the lease is released. */
-  async #stopReads(): Promise<void> {
-    const sub = this.#sub;
-    this.#sub = undefined;
-    if (sub && !sub.isClosed()) await sub.drain().catch(() => sub.unsubscribe());
   }
 }

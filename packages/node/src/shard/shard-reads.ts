@@ -1,0 +1,166 @@
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import { RequestError, TallyError, shardReadFilter, type ShardCounts } from "@tally/core";
+import type { NodeMetrics } from "../http/metrics.js";
+import type { Lease } from "../cluster/leases.js";
+import { respondError } from "../nats/replies.js";
+import { CatchUpProbe } from "./catch-up-probe.js";
+import { answerRead, parseShardRead, type ReadSettings, type ShardRead } from "./read-server.js";
+import { SequenceWaiters } from "./sequence-waiters.js";
+import type { ShardProgress } from "./shard-progress.js";
+
+/** What serving a shard's reads needs from the node. */
+export interface ShardReadsContext extends ReadSettings {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  readonly readWaitMs: number;
+}
+
+/** What serving reads needs from the shard's actor. */
+export interface ShardReadsHooks {
+  /** Why reads cannot be answered now (shard starting or stopping), or undefined when they can. */
+  notServing(): string | undefined;
+  /** True while the shard consumes its own events (the catch-up probe runs only then). */
+  consuming(): boolean;
+  /** The consumer delivers nothing while events wait: recreate it. */
+  consumerStalled(): void;
+}
+
+/**
+ * Read serving for one shard: the subscription on `tally.rd.<shard>.>`, fencing (a
+ * lapsed lease answers nothing), parsing, and reads that wait for a sequence (`minSeq`,
+ * or the start-up replay) in {@link SequenceWaiters}, helped along by the
+ * {@link CatchUpProbe}. Each read is answered exactly once: a value, an error, or a
+ * retryable refusal when the shard moves.
+ */
+export class ShardReads {
+  readonly #shard: number;
+  readonly #ctx: ShardReadsContext;
+  readonly #lease: Lease;
+  readonly #counts: ShardCounts;
+  readonly #progress: ShardProgress;
+  readonly #hooks: ShardReadsHooks;
+  readonly #waiters = new SequenceWaiters<{ msg: Msg; read: ShardRead }>();
+  readonly #probe: CatchUpProbe;
+  #sub: Subscription | undefined;
+  /** Reads wait for this sequence until the shard has caught up after it was taken (0 once it has). */
+  #readyTarget = 0;
+
+  constructor(
+    shard: number,
+    ctx: ShardReadsContext,
+    lease: Lease,
+    counts: ShardCounts,
+    progress: ShardProgress,
+    hooks: ShardReadsHooks,
+  ) {
+    this.#shard = shard;
+    this.#ctx = ctx;
+    this.#lease = lease;
+    this.#counts = counts;
+    this.#progress = progress;
+    this.#hooks = hooks;
+    this.#probe = new CatchUpProbe(shard, ctx.nc, ctx.jsm, progress, ctx.log, {
+      minNeed: () => this.#waiters.minNeed(),
+      running: () => hooks.consuming(),
+      caughtUp: () => this.release(),
+      stalled: () => hooks.consumerStalled(),
+    });
+  }
+
+  /** True once the shard has caught up with the stream as it was when it was taken. */
+  get caughtUp(): boolean {
+    return this.#progress.confirmedSeq >= this.#readyTarget;
+  }
+
+  /** Starts taking reads; until the shard reaches `readyTarget` they wait. */
+  open(readyTarget: number): void {
+    this.#readyTarget = readyTarget;
+    this.#sub = this.#ctx.nc.subscribe(shardReadFilter(this.#shard), { callback: (_err, msg) => this.handle(msg) });
+  }
+
+  /** Answers every waiting read whose sequence is now reflected (cheap when none waits). */
+  release(): void {
+    const done = this.#progress.confirmedSeq;
+    if (done >= this.#readyTarget) this.#readyTarget = 0;
+    if (this.#waiters.size > 0) this.#waiters.release(done, (w) => this.#answer(w.msg, w.read));
+  }
+
+  /** The shard started consuming: answer what can be, and probe for the rest. */
+  consuming(): void {
+    this.release();
+    if (this.#waiters.size > 0) this.#probe.kick();
+  }
+
+  /** Answers one read; never throws, always replies (unless there is no reply subject). */
+  handle(msg: Msg): void {
+    if (!msg.reply) return;
+    if (!this.#lease.valid()) {
+      // Fenced: the lease may be someone else's now, and they answer this read.
+      // Stop taking reads at once (the node drops the shard on its next round).
+      this.#ctx.metrics.reads.inc({ outcome: "fenced" });
+      this.#sub?.unsubscribe();
+      return;
+    }
+    let read: ShardRead;
+    try {
+      const why = this.#hooks.notServing();
+      if (why !== undefined) throw new RequestError("NOT_READY", `shard ${this.#shard} is not serving (${why})`);
+      read = parseShardRead(msg, this.#shard, this.#ctx);
+    } catch (err) {
+      this.#fail(msg, err);
+      return;
+    }
+    const need = Math.max(read.req.minSeq ?? 0, this.#readyTarget);
+    if (need <= this.#progress.confirmedSeq) {
+      this.#answer(msg, read);
+      return;
+    }
+    this.#waiters.add(need, { msg, read }, this.#ctx.readWaitMs, (w) => this.#expire(w.msg, need));
+    this.#probe.kick();
+  }
+
+  /** The shard stops: every waiting read gets a retryable `SHARD_NOT_OWNED`. */
+  refuseWaiting(): void {
+    this.#waiters.drain((w) =>
+      this.#fail(w.msg, new RequestError("SHARD_NOT_OWNED", `shard ${this.#shard} is moving to another node; retry`)),
+    );
+  }
+
+  /** Unsubscribes, answering the reads already received first; done before the lease is released. */
+  async close(): Promise<void> {
+    const sub = this.#sub;
+    this.#sub = undefined;
+    if (sub && !sub.isClosed()) await sub.drain().catch(() => sub.unsubscribe());
+  }
+
+  #answer(msg: Msg, read: ShardRead): void {
+    try {
+      if (!this.#lease.valid())
+        throw new RequestError("SHARD_NOT_OWNED", `shard ${this.#shard} moved while this read waited; retry`);
+      answerRead(msg, read, this.#counts, this.#ctx);
+      this.#ctx.metrics.reads.inc({ outcome: "ok" });
+    } catch (err) {
+      this.#fail(msg, err);
+    }
+  }
+
+  #fail(msg: Msg, err: unknown): void {
+    const code = err instanceof TallyError ? err.code : "INTERNAL";
+    if (code === "INTERNAL") this.#ctx.log.error({ err, shard: this.#shard }, "read failed");
+    this.#ctx.metrics.reads.inc({ outcome: code });
+    respondError(msg, err);
+  }
+
+  #expire(msg: Msg, need: number): void {
+    const p = this.#progress;
+    const text =
+      need === this.#readyTarget
+        ? `shard ${this.#shard} is still replaying the stream (at ${p.processedSeq} of ${need}); retry`
+        : `shard ${this.#shard} has not reached sequence ${need} within ${this.#ctx.readWaitMs} ms (at ${p.confirmedSeq})`;
+    this.#fail(msg, new RequestError("TIMEOUT", text));
+  }
+}
