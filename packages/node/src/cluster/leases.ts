@@ -58,7 +58,13 @@ export class Lease {
   }
 }
 
-/** Outcome of a renewal. */
+/**
+ * Outcome of a renewal:
+ * - `renewed`: the compare-and-set went through; the lease is valid for another term;
+ * - `lost`: someone else's write (or expiry) came first, or the lease had lapsed: stop serving now;
+ * - `failed`: no answer (server busy or unreachable); the lease stays valid until it lapses, and the
+ *   next renewal tries again.
+ */
 export type RenewResult = "renewed" | "lost" | "failed";
 
 /**

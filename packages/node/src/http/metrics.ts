@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { RestoreSource } from "../shard/shard-persistence.js";
 
 /** Per-shard figures an actor keeps as plain numbers (no work on the hot path). */
 export interface ShardStats {
@@ -15,8 +16,8 @@ export interface ShardStats {
   entries: number;
   /** Fencing epoch of the lease this node holds for the shard. */
   epoch: number;
-  /** Where the shard's state came from when this node took it (see `RestoreSource`). */
-  source: "local" | "shared" | "empty";
+  /** Where the shard's state came from when this node took it. */
+  source: RestoreSource;
 }
 
 /** The metrics one node exports on `/metrics` (Prometheus text format). */
