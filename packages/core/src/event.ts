@@ -309,3 +309,25 @@ export function encodeEventJson(delta: number, ts?: number | string | Date): Uin
   const body = ts === undefined ? { delta: d } : { delta: d, ts: parseTime(ts, "ts") };
   return utf8Encoder.encode(JSON.stringify(body));
 }
+
+/**
+ * Encode an event as the smallest body that decodes to it: empty for +1 without `ts`, the
+ * ASCII integer for any other delta without `ts`, else {@link encodeEventJson}. Validates
+ * like {@link decodeEvent}, so a body it returns always decodes; throws `EventError`
+ * (`BAD_DELTA`, `DELTA_OUT_OF_RANGE`, `BAD_TS`, `TS_OUT_OF_RANGE`) otherwise.
+ *
+ * @param delta - a safe integer. @default 1
+ * @param ts - event time: epoch ms, an ISO-8601 string or a Date. @default the time JetStream stores it
+ *
+ * @example
+ * ```ts
+ * encodeEvent() // empty body: +1
+ * encodeEvent(-2) // "-2"
+ * encodeEvent(5, "2026-11-21") // {"delta":5,"ts":1795219200000}
+ * ```
+ */
+export function encodeEvent(delta = 1, ts?: number | string | Date): Uint8Array {
+  if (ts !== undefined) return encodeEventJson(delta, ts);
+  const d = toDelta(delta);
+  return d === 1 ? new Uint8Array(0) : utf8Encoder.encode(String(d));
+}

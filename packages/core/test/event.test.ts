@@ -1,7 +1,15 @@
 import test from "ava";
 import fc from "fast-check";
 import { Packr } from "msgpackr";
-import { ErrorCode, EventError, MAX_EVENT_BYTES, MAX_TS_MS, decodeEvent, encodeEventJson } from "../src/index.js";
+import {
+  ErrorCode,
+  EventError,
+  MAX_EVENT_BYTES,
+  MAX_TS_MS,
+  decodeEvent,
+  encodeEvent,
+  encodeEventJson,
+} from "../src/index.js";
 
 const enc = new TextEncoder();
 const text = (s: string): Uint8Array => enc.encode(s);
@@ -413,6 +421,69 @@ test("encodeEventJson - writes the JSON form and validates its input", (t) => {
   t.is(t.throws(() => encodeEventJson(2 ** 53), { instanceOf: EventError })?.code, ErrorCode.DELTA_OUT_OF_RANGE);
   t.is(t.throws(() => encodeEventJson(1, "yesterday"), { instanceOf: EventError })?.code, ErrorCode.BAD_TS);
   t.is(t.throws(() => encodeEventJson(1, -5), { instanceOf: EventError })?.code, ErrorCode.TS_OUT_OF_RANGE);
+});
+
+test("encodeEvent - writes the smallest body", (t) => {
+  const str = (b: Uint8Array) => new TextDecoder().decode(b);
+  t.is(encodeEvent().length, 0);
+  t.is(encodeEvent(1).length, 0);
+  t.is(str(encodeEvent(5)), "5");
+  t.is(str(encodeEvent(-2)), "-2");
+  t.is(str(encodeEvent(0)), "0");
+  t.is(str(encodeEvent(-0)), "0");
+  t.is(str(encodeEvent(Number.MAX_SAFE_INTEGER)), "9007199254740991");
+  t.is(str(encodeEvent(1, 7)), '{"delta":1,"ts":7}');
+  t.is(str(encodeEvent(3, "2026-11-21")), `{"delta":3,"ts":${Date.UTC(2026, 10, 21)}}`);
+  t.is(str(encodeEvent(-1, new Date(9))), '{"delta":-1,"ts":9}');
+});
+
+test("encodeEvent - validates like decodeEvent", (t) => {
+  const codeOfEncode = (f: () => unknown) => t.throws(f, { instanceOf: EventError })?.code;
+  t.is(
+    codeOfEncode(() => encodeEvent(1.5)),
+    ErrorCode.BAD_DELTA,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(Number.NaN)),
+    ErrorCode.BAD_DELTA,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent("5" as unknown as number)),
+    ErrorCode.BAD_DELTA,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(2 ** 53)),
+    ErrorCode.DELTA_OUT_OF_RANGE,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(Number.NEGATIVE_INFINITY)),
+    ErrorCode.DELTA_OUT_OF_RANGE,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(1, "yesterday")),
+    ErrorCode.BAD_TS,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(1, new Date(Number.NaN))),
+    ErrorCode.BAD_TS,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(1, -5)),
+    ErrorCode.TS_OUT_OF_RANGE,
+  );
+});
+
+test("encodeEvent - every body decodes back; empty only for +1 without ts (property)", (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(delta, ts, (d, s) => {
+        const body = encodeEvent(d, s);
+        const r = decodeEvent(body);
+        return r.delta === d && r.ts === s && (body.length === 0) === (d === 1 && s === undefined);
+      }),
+      { numRuns: 2000 },
+    ),
+  );
 });
 
 test("decodeEvent - a JSON delta with a fraction names the literal as written", (t) => {
