@@ -1,0 +1,15 @@
+import type { Command } from "commander";
+import { DEFAULT_SHARDS } from "@tally/core";
+import { natsMappings } from "@tally/node";
+import { int } from "../options.js";
+
+/** `tally nats-config`: the server's `mappings { … }` block, on stdout and nothing else. */
+export function registerNatsConfig(program: Command): void {
+  program
+    .command("nats-config")
+    .description("print the nats-server `mappings { … }` block for events and reads (stdout only)")
+    .option("--shards <P>", "number of shards", int("--shards"), DEFAULT_SHARDS)
+    .action((o: { shards: number }) => {
+      process.stdout.write(natsMappings(o.shards));
+    });
+}
