@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Option, type Command } from "commander";
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import { NODE_DEFAULTS } from "@tally/node";
 
 /** Connection flags every command accepts (each also read from its TALLY_NATS_* variable). */
 export interface ConnectionFlags {
@@ -20,7 +21,7 @@ export function addConnectionOptions(program: Command): Command {
     .addOption(
       new Option("--nats <url>", "NATS server URL(s), comma-separated")
         .env("TALLY_NATS_URL")
-        .default("nats://127.0.0.1:4222"),
+        .default(NODE_DEFAULTS.natsUrl),
     )
     .addOption(new Option("--creds <file>", "NATS credentials file").env("TALLY_NATS_CREDS"))
     .addOption(new Option("--user <user>", "NATS user").env("TALLY_NATS_USER"))

@@ -2,9 +2,9 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { connect } from "@nats-io/transport-node";
-import { initCluster, natsMappings, startNode, type TallyNode } from "@tally/node";
+import { INIT_DEFAULTS, NODE_DEFAULTS, initCluster, natsMappings, startNode, type TallyNode } from "@tally/node";
 import { startServer, type NatsServer } from "@tally/testing";
-import { DEFAULT_SHARDS, type Period } from "@tally/core";
+import type { Period } from "@tally/core";
 import { int, periodsArg } from "../options.js";
 
 /**
@@ -13,7 +13,7 @@ import { int, periodsArg } from "../options.js";
  */
 const DEV_DEFAULTS = {
   dir: ".tally/dev",
-  port: 4222,
+  port: Number(new URL(NODE_DEFAULTS.natsUrl).port),
   nodes: 1,
 } as const;
 
@@ -35,8 +35,12 @@ export function registerDev(program: Command): void {
     .description("run a local nats-server (with the Tally mappings) and nodes, ready to count")
     .option("--dir <dir>", "where the server config, JetStream data and node data live", DEV_DEFAULTS.dir)
     .option("--port <port>", "NATS client port", int("--port"), DEV_DEFAULTS.port)
-    .option("--shards <P>", "number of shards", int("--shards"), DEFAULT_SHARDS)
-    .option("--periods <list>", "periods to count, comma-separated", periodsArg)
+    .option("--shards <P>", "number of shards", int("--shards"), INIT_DEFAULTS.shards)
+    .option(
+      "--periods <list>",
+      `periods to count, comma-separated (default ${INIT_DEFAULTS.periods.join(",")})`,
+      periodsArg,
+    )
     .option(
       "--http <port>",
       "serve the first node's metrics on this port (the next nodes on the next ports)",
@@ -104,7 +108,7 @@ async function runDev(o: DevOptions): Promise<void> {
     throw err;
   }
   const url = server.url;
-  const env = url === "nats://127.0.0.1:4222" ? "" : `TALLY_NATS_URL=${url} `;
+  const env = url === NODE_DEFAULTS.natsUrl ? "" : `TALLY_NATS_URL=${url} `;
   process.stdout.write(
     [
       "",

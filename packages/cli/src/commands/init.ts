@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { DEFAULT_SHARDS, type Period } from "@tally/core";
-import { initCluster } from "@tally/node";
+import type { Period } from "@tally/core";
+import { INIT_DEFAULTS, initCluster } from "@tally/node";
 import { withConnection, type FlagsOf } from "../connection.js";
 import { int, periodsArg } from "../options.js";
 
@@ -11,17 +11,30 @@ export function registerInit(program: Command, flags: FlagsOf): void {
     .description("create the events stream, dead-letter stream and config bucket; idempotent")
     .option(
       "--shards <P>",
-      `number of shards, fixed for the cluster's life (default ${DEFAULT_SHARDS}, or the existing value)`,
+      `number of shards, fixed for the cluster's life (default ${INIT_DEFAULTS.shards}, or the existing value)`,
       int("--shards"),
     )
     .option(
       "--replicas <R>",
-      `replicas of streams and buckets: 1, 3 or 5 (default 1, or the existing value)`,
+      `replicas of streams and buckets: 1, 3 or 5 (default ${INIT_DEFAULTS.replicas}, or the existing value)`,
       int("--replicas"),
     )
-    .option("--periods <list>", "periods to count, comma-separated (default all,hour,day,week,month)", periodsArg)
-    .option("--dedup-window <ms>", "Nats-Msg-Id de-duplication window in ms", int("--dedup-window"), 120_000)
-    .option("--lease-ttl <ms>", `shard lease TTL in ms (default 5000, or the existing value)`, int("--lease-ttl"))
+    .option(
+      "--periods <list>",
+      `periods to count, comma-separated (default ${INIT_DEFAULTS.periods.join(",")})`,
+      periodsArg,
+    )
+    .option(
+      "--dedup-window <ms>",
+      "Nats-Msg-Id de-duplication window in ms",
+      int("--dedup-window"),
+      INIT_DEFAULTS.dedupWindowMs,
+    )
+    .option(
+      "--lease-ttl <ms>",
+      `shard lease TTL in ms (default ${INIT_DEFAULTS.leaseTtlMs}, or the existing value)`,
+      int("--lease-ttl"),
+    )
     .action(
       async (o: { shards?: number; replicas?: number; periods?: Period[]; dedupWindow: number; leaseTtl?: number }) => {
         await withConnection(flags(), async (nc) => {

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { DEFAULT_SHARDS } from "@tally/core";
-import { natsMappings } from "@tally/node";
+import { INIT_DEFAULTS, natsMappings } from "@tally/node";
 import { int } from "../options.js";
 
 /** `tally nats-config`: the server's `mappings { … }` block, on stdout and nothing else. */
@@ -8,7 +7,7 @@ export function registerNatsConfig(program: Command): void {
   program
     .command("nats-config")
     .description("print the nats-server `mappings { … }` block for events and reads (stdout only)")
-    .option("--shards <P>", "number of shards", int("--shards"), DEFAULT_SHARDS)
+    .option("--shards <P>", "number of shards", int("--shards"), INIT_DEFAULTS.shards)
     .action((o: { shards: number }) => {
       process.stdout.write(natsMappings(o.shards));
     });

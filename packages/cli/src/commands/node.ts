@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { startNode, type TallyNode } from "@tally/node";
+import { NODE_DEFAULTS, startNode, type TallyNode } from "@tally/node";
 import { connectionOptions, type FlagsOf } from "../connection.js";
 import { fractionArg, int } from "../options.js";
 
@@ -27,29 +27,59 @@ export function registerNode(program: Command, flags: FlagsOf): void {
     .requiredOption("--data <dir>", "data directory for the node's LevelDB snapshot")
     .option("--id <id>", "node id (default <hostname>-<pid>)")
     .option("--http <port>", "serve /metrics, /healthz and /status on 127.0.0.1:<port>", int("--http"))
-    .option("--snapshot-interval <ms>", "snapshot changed shards every <ms>", int("--snapshot-interval"), 2000)
-    .option("--snapshot-events <n>", "also snapshot a shard after <n> events", int("--snapshot-events"), 10_000)
-    .option("--read-wait <ms>", "longest a read waits for minSeq or replay", int("--read-wait"), 5000)
-    .option("--heartbeat <ms>", "membership heartbeat interval", int("--heartbeat"), 1000)
-    .option("--member-timeout <ms>", "drop a member whose heartbeats stop for this long", int("--member-timeout"), 5000)
-    .option("--min-members <n>", "live members needed before a new cluster takes shards", int("--min-members"), 1)
-    .option("--max-moving <fraction>", "most shards moving at once, as a fraction of all shards", fractionArg, 0.25)
+    .option(
+      "--snapshot-interval <ms>",
+      "snapshot changed shards every <ms>",
+      int("--snapshot-interval"),
+      NODE_DEFAULTS.snapshotIntervalMs,
+    )
+    .option(
+      "--snapshot-events <n>",
+      "also snapshot a shard after <n> events",
+      int("--snapshot-events"),
+      NODE_DEFAULTS.snapshotEvents,
+    )
+    .option(
+      "--read-wait <ms>",
+      "longest a read waits for minSeq or replay",
+      int("--read-wait"),
+      NODE_DEFAULTS.readWaitMs,
+    )
+    .option("--heartbeat <ms>", "membership heartbeat interval", int("--heartbeat"), NODE_DEFAULTS.heartbeatMs)
+    .option(
+      "--member-timeout <ms>",
+      "drop a member whose heartbeats stop for this long",
+      int("--member-timeout"),
+      NODE_DEFAULTS.memberTimeoutMs,
+    )
+    .option(
+      "--min-members <n>",
+      "live members needed before a new cluster takes shards",
+      int("--min-members"),
+      NODE_DEFAULTS.minMembers,
+    )
+    .option(
+      "--max-moving <fraction>",
+      "most shards moving at once, as a fraction of all shards",
+      fractionArg,
+      NODE_DEFAULTS.maxMovingFraction,
+    )
     .option(
       "--checkpoint-interval <ms>",
       "write changed shards' shared checkpoints every <ms>",
       int("--checkpoint-interval"),
-      5000,
+      NODE_DEFAULTS.checkpointIntervalMs,
     )
     .option(
       "--stop-timeout <ms>",
       "longest a graceful stop (hand-off) may take before exiting",
       int("--stop-timeout"),
-      60_000,
+      NODE_DEFAULTS.stopTimeoutMs,
     )
     .addOption(
       new Option("--log-level <level>", "log level")
         .choices(["fatal", "error", "warn", "info", "debug", "trace"])
-        .default("info")
+        .default(NODE_DEFAULTS.logLevel)
         .env("TALLY_LOG_LEVEL"),
     )
     .action(async (o: NodeFlags) => {

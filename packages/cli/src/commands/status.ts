@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { clusterStatus } from "@tally/node";
+import { NODE_DEFAULTS, clusterStatus } from "@tally/node";
 import { withConnection, type FlagsOf } from "../connection.js";
 import { int } from "../options.js";
 import { printTable } from "../table.js";
@@ -13,7 +13,7 @@ export function registerStatus(program: Command, flags: FlagsOf): void {
       "--member-timeout <ms>",
       "call a member down when its last heartbeat is older than this",
       int("--member-timeout"),
-      5000,
+      NODE_DEFAULTS.memberTimeoutMs,
     )
     .option("--json", "print the status as JSON")
     .action(async (o: { memberTimeout: number; json?: boolean }) => {
