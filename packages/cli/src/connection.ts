@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
+import { Option, type Command } from "commander";
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import { NODE_DEFAULTS } from "@tally/node";
 
 /** Connection flags every command accepts (each also read from its TALLY_NATS_* variable). */
 export interface ConnectionFlags {
@@ -12,6 +14,26 @@ export interface ConnectionFlags {
   tlsCert?: string;
   tlsKey?: string;
 }
+
+/** Adds the connection flags (global: every command takes them) to `program`. */
+export function addConnectionOptions(program: Command): Command {
+  return program
+    .addOption(
+      new Option("--nats <url>", "NATS server URL(s), comma-separated")
+        .env("TALLY_NATS_URL")
+        .default(NODE_DEFAULTS.natsUrl),
+    )
+    .addOption(new Option("--creds <file>", "NATS credentials file").env("TALLY_NATS_CREDS"))
+    .addOption(new Option("--user <user>", "NATS user").env("TALLY_NATS_USER"))
+    .addOption(new Option("--password <password>", "NATS password").env("TALLY_NATS_PASSWORD"))
+    .addOption(new Option("--token <token>", "NATS token").env("TALLY_NATS_TOKEN"))
+    .addOption(new Option("--tls-ca <file>", "CA certificate for TLS").env("TALLY_NATS_TLS_CA"))
+    .addOption(new Option("--tls-cert <file>", "client certificate for TLS").env("TALLY_NATS_TLS_CERT"))
+    .addOption(new Option("--tls-key <file>", "client key for TLS").env("TALLY_NATS_TLS_KEY"));
+}
+
+/** Reads the connection flags of a command's run (they are the program's options). */
+export type FlagsOf = () => ConnectionFlags;
 
 /** Turns the flags into nats.js connection options. */
 export function connectionOptions(f: ConnectionFlags): ConnectionOptions {

@@ -1,15 +1,19 @@
 import { errors, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import {
+  backoffMs,
+  encodeEvent,
   encodeName,
+  ErrorCode,
   eventSubject,
-  parseTime,
+  isRetryableCode,
   readSubject,
+  sleep,
   type Period,
   type SeriesReply,
   type ValueReply,
 } from "@tally/core";
-import { ClientError, RETRYABLE_CODES } from "./errors.js";
+import { ClientError, ClientErrorCode } from "./errors.js";
 
 /** Options of {@link tallyClient}. */
 export interface TallyClientOptions {
@@ -83,6 +87,9 @@ export function tallyClient(nc: NatsConnection, opts: TallyClientOptions = {}): 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** Backoff between read retries: 25 ms doubling up to 1 s. */
+const READ_BACKOFF = { baseMs: 25, maxMs: 1000 } as const;
+
 class Client implements TallyClient {
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
@@ -98,23 +105,18 @@ class Client implements TallyClient {
 
   async inc(ns: string, name: string, opts: IncOptions = {}): Promise<IncResult> {
     const subject = eventSubject(ns, encodeName(name));
-    const delta = opts.delta ?? 1;
-    // Checked here so a bad time is an error now, not an acked event dead-lettered later.
-    if (opts.ts !== undefined) parseTime(opts.ts instanceof Date ? opts.ts.getTime() : opts.ts, "ts");
-    if (!Number.isSafeInteger(delta)) throw new ClientError("BAD_DELTA", `delta must be a safe integer, got ${delta}`);
-    const body =
-      opts.ts !== undefined
-        ? JSON.stringify({ delta, ts: opts.ts instanceof Date ? opts.ts.getTime() : opts.ts })
-        : delta === 1
-          ? ""
-          : String(delta);
+    // Encoding validates, so a bad delta or time is an error now, not an acked event
+    // dead-lettered later.
+    const body = encodeEvent(opts.delta, opts.ts);
+    if (this.#closing()) throw closedError(subject, undefined);
     try {
-      const ack = await this.#js.publish(subject, enc.encode(body), opts.msgId ? { msgID: opts.msgId } : undefined);
+      const ack = await this.#js.publish(subject, body, opts.msgId ? { msgID: opts.msgId } : undefined);
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
+      if (this.#closing() || isClosedError(err)) throw closedError(subject, err);
       if (isNoResponders(err)) {
         throw new ClientError(
-          "NO_STREAM",
+          ClientErrorCode.NO_STREAM,
           `no stream stored ${subject}: is the Tally mapping in the NATS server config and has \`tally init\` run?`,
           { cause: err },
         );
@@ -137,66 +139,102 @@ class Client implements TallyClient {
     return this.#read<SeriesReply>(ns, name, JSON.stringify(body));
   }
 
+  /**
+   * Requests until a value, a final error, the retry deadline, or the connection closing:
+   * a closed (or draining) connection never answers again, so it ends the loop at once.
+   */
   async #read<T>(ns: string, rawName: string, body: string): Promise<T> {
     const subject = readSubject(ns, encodeName(rawName));
+    const data = enc.encode(body);
     const deadline = Date.now() + this.#retryDeadlineMs;
+    let last: ClientError | undefined;
     for (let attempt = 0; ; attempt++) {
-      let last: ClientError;
+      if (this.#closing()) throw closedError(subject, last);
       try {
-        const reply = await this.#nc.request(subject, enc.encode(body), { timeout: this.#requestTimeoutMs });
+        const reply = await this.#nc.request(subject, data, { timeout: this.#requestTimeoutMs });
         const parsed = parseReply(reply.data);
-        if (isErrorReply(parsed)) {
-          last = new ClientError(parsed.error.code, parsed.error.message, {
-            retryable: RETRYABLE_CODES.has(parsed.error.code),
-          });
-        } else {
-          return { ...parsed, name: rawName } as T;
-        }
+        if (!("error" in parsed)) return { ...parsed.value, name: rawName } as T;
+        last = parsed.error;
       } catch (err) {
-        if (err instanceof ClientError && !err.retryable) throw err;
-        if (this.#nc.isClosed()) throw err;
+        if (err instanceof ClientError) throw err;
+        if (this.#closing() || isClosedError(err)) throw closedError(subject, err);
         const noResp = isNoResponders(err);
         last = new ClientError(
-          noResp ? "NO_RESPONDERS" : "TIMEOUT",
+          noResp ? ClientErrorCode.NO_RESPONDERS : ErrorCode.TIMEOUT,
           noResp ? `no Tally node answers ${subject}` : `no reply to ${subject} within ${this.#requestTimeoutMs} ms`,
           { cause: err, retryable: true },
         );
       }
-      if (!last.retryable || Date.now() + backoff(attempt) > deadline) throw last;
-      await new Promise((r) => setTimeout(r, backoff(attempt)));
+      const wait = backoffMs(attempt, READ_BACKOFF);
+      if (!last.retryable || Date.now() + wait > deadline) throw last;
+      await sleep(wait);
     }
+  }
+
+  /** A draining connection refuses new requests and then closes: as final as closed. */
+  #closing(): boolean {
+    return this.#nc.isClosed() || this.#nc.isDraining();
   }
 }
 
-function backoff(attempt: number): number {
-  return Math.min(1000, 25 * 2 ** attempt);
+function isClosedError(err: unknown): boolean {
+  const closed = (e: unknown) =>
+    e instanceof errors.ClosedConnectionError || e instanceof errors.DrainingConnectionError;
+  return closed(err) || (err instanceof Error && closed(err.cause));
+}
+
+function closedError(subject: string, cause: unknown): ClientError {
+  return new ClientError(
+    ClientErrorCode.CONNECTION_CLOSED,
+    `the NATS connection is closed (request on ${subject}); not retried`,
+    {
+      cause,
+    },
+  );
 }
 
 function timeArg(t: number | Date | string): number | string {
   return t instanceof Date ? t.getTime() : t;
 }
 
-type RawReply = { error: { code: string; message: string } } | Record<string, unknown>;
+type ParsedReply = { value: Record<string, unknown> } | { error: ClientError };
 
-function parseReply(data: Uint8Array): RawReply {
+/**
+ * A reply as a value or as the server's error. An error reply says whether to retry
+ * (`retryable`); a node that does not say yet is judged by its code.
+ */
+function parseReply(data: Uint8Array): ParsedReply {
   let v: unknown;
   try {
     v = JSON.parse(dec.decode(data));
   } catch (err) {
-    throw new ClientError("BAD_REPLY", `reply is not JSON: ${dec.decode(data).slice(0, 100)}`, { cause: err });
+    throw new ClientError(ClientErrorCode.BAD_REPLY, `reply is not JSON: ${dec.decode(data).slice(0, 100)}`, {
+      cause: err,
+    });
   }
-  if (typeof v !== "object" || v === null) throw new ClientError("BAD_REPLY", "reply is not a JSON object");
-  const e = (v as { error?: { code?: unknown; message?: unknown } }).error;
-  if (e !== undefined) return { error: { code: String(e.code ?? "INTERNAL"), message: String(e.message ?? "") } };
-  return v as Record<string, unknown>;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new ClientError(ClientErrorCode.BAD_REPLY, "reply is not a JSON object");
+  }
+  if (!("error" in v)) return { value: v as Record<string, unknown> };
+  const e = v.error;
+  if (typeof e !== "object" || e === null) {
+    throw new ClientError(ClientErrorCode.BAD_REPLY, `reply has an error that is not an object: ${preview(data)}`);
+  }
+  const { code, message, retryable } = e as { code?: unknown; message?: unknown; retryable?: unknown };
+  const c = typeof code === "string" && code !== "" ? code : "INTERNAL";
+  return {
+    error: new ClientError(c, typeof message === "string" ? message : "", {
+      retryable: typeof retryable === "boolean" ? retryable : isRetryableCode(c),
+    }),
+  };
+}
+
+function preview(data: Uint8Array): string {
+  return dec.decode(data.subarray(0, 100));
 }
 
 function isNoResponders(err: unknown): boolean {
   if (err instanceof errors.NoRespondersError) return true;
   // A JetStream publish that nothing captured surfaces as JetStreamNotEnabled (a 503 status).
   return err instanceof Error && (err.name === "JetStreamNotEnabled" || err.cause instanceof errors.NoRespondersError);
-}
-
-function isErrorReply(r: RawReply): r is { error: { code: string; message: string } } {
-  return "error" in r && typeof r.error === "object" && r.error !== null;
 }

@@ -1,4 +1,4 @@
-import { TallyError } from "@tally/core";
+import { TallyError, type TallyErrorOptions } from "@tally/core";
 
 /** Codes a client raises besides the server's own error codes. */
 export const ClientErrorCode = {
@@ -8,6 +8,8 @@ export const ClientErrorCode = {
   NO_RESPONDERS: "NO_RESPONDERS",
   /** The reply was not what the contract promises. */
   BAD_REPLY: "BAD_REPLY",
+  /** The NATS connection was closed (or is draining): final, never retried. */
+  CONNECTION_CLOSED: "CONNECTION_CLOSED",
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
@@ -16,12 +18,9 @@ export class ClientError extends TallyError {
   /** Whether retrying the same call may succeed. */
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+  constructor(code: string, message: string, options?: TallyErrorOptions & { retryable?: boolean }) {
     super(code, message, options);
     this.name = "ClientError";
     this.retryable = options?.retryable ?? false;
   }
 }
-
-/** Server codes that mean "try again": a shard moving, replaying or shutting down. */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set(["NOT_READY", "SHARD_NOT_OWNED", "TIMEOUT"]);

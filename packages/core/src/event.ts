@@ -62,9 +62,11 @@ function previewBytes(bytes: Uint8Array): string {
  * - `BAD_MSGPACK`: starts like a MessagePack map but is malformed, truncated, or followed by
  *   extra bytes;
  * - `BAD_DELTA`: text that starts like a number but is not an integer literal (`1.5`, `1e3`,
- *   `0x10`), or a `delta` field that is not an integer (fraction, NaN, string, bool, null);
- * - `DELTA_OUT_OF_RANGE`: an integer (or a `delta` number, Infinity included) beyond
- *   ±`Number.MAX_SAFE_INTEGER`;
+ *   `0x10`), a JSON `delta` not written as an integer literal `-?(0|[1-9][0-9]*)` (`1.0`,
+ *   `1e3`, `1.0000000000000001`: JSON.parse would round them to integers), or a `delta` field
+ *   that is not an integer (fraction, NaN, string, bool, null);
+ * - `DELTA_OUT_OF_RANGE`: an integer (or a `delta` number, Infinity included, however it is
+ *   written: `1e400`) beyond ±`Number.MAX_SAFE_INTEGER`;
  * - `BAD_TS` / `TS_OUT_OF_RANGE`: from {@link parseTime} on the `ts` field.
  *
  * A field set to `undefined` (MessagePack's undefined extension) counts as absent; `null`
@@ -137,7 +139,119 @@ function decodeJson(bytes: Uint8Array): DecodedEvent {
   if (!isPlainRecord(value)) {
     throw new EventError(ErrorCode.BAD_JSON, `JSON event body ${preview(text)} is not an object`);
   }
+  // JSON.parse has already rounded the number (1.0000000000000001 → 1), so whether `delta`
+  // was written as an integer can only be told from its source text. A number beyond the
+  // safe range is left to toDelta, which calls it DELTA_OUT_OF_RANGE however it is written.
+  const d = Object.hasOwn(value, "delta") ? value["delta"] : undefined;
+  if (typeof d === "number" && Math.abs(d) <= Number.MAX_SAFE_INTEGER) {
+    const literal = topLevelValueText(text, "delta");
+    if (literal === undefined || !INTEGER_LITERAL.test(literal)) {
+      // The literal is a JSON number token: printable as is, only its length needs a bound.
+      const shown = literal === undefined ? preview(d) : literal.length > 60 ? `${literal.slice(0, 60)}…` : literal;
+      throw new EventError(
+        ErrorCode.BAD_DELTA,
+        `delta ${shown} is written with a fraction or exponent, not as an integer`,
+      );
+    }
+  }
   return fields(value);
+}
+
+/** A JSON number written as an integer: no fraction, no exponent. */
+const INTEGER_LITERAL = /^-?(?:0|[1-9][0-9]*)$/;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** JSON whitespace: space, tab, LF, CR. */
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/**
+ * Source text of the value of top-level key `key` in `text`, a JSON object that
+ * `JSON.parse` has accepted; undefined when the key is absent. Matches `JSON.parse`:
+ * keys compare after unescaping (`"\u0064elta"` is `delta`) and the last of duplicate
+ * keys wins. Throws (a bug, never input) if `text` is not such an object.
+ */
+function topLevelValueText(text: string, key: string): string | undefined {
+  let found: string | undefined;
+  let i = skipJsonSpace(text, 0);
+  expectChar(text, i, OPEN_BRACE);
+  i = skipJsonSpace(text, i + 1);
+  if (text.charCodeAt(i) === CLOSE_BRACE) return undefined;
+  for (;;) {
+    const keyEnd = skipJsonString(text, i);
+    const rawKey = text.slice(i, keyEnd);
+    const k = rawKey.includes("\\") ? (JSON.parse(rawKey) as string) : rawKey.slice(1, -1);
+    i = skipJsonSpace(text, keyEnd);
+    expectChar(text, i, COLON);
+    const valueStart = skipJsonSpace(text, i + 1);
+    const valueEnd = skipJsonValue(text, valueStart);
+    if (k === key) found = text.slice(valueStart, valueEnd);
+    i = skipJsonSpace(text, valueEnd);
+    if (text.charCodeAt(i) === CLOSE_BRACE) return found;
+    expectChar(text, i, COMMA);
+    i = skipJsonSpace(text, i + 1);
+  }
+}
+
+function expectChar(text: string, i: number, c: number): void {
+  if (text.charCodeAt(i) !== c) {
+    throw new Error(`JSON scanner: expected ${String.fromCharCode(c)} at ${i} of ${preview(text)}`);
+  }
+}
+
+function skipJsonSpace(text: string, i: number): number {
+  while (i < text.length && isJsonSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Index just past the string starting at `i` (its opening quote). */
+function skipJsonString(text: string, i: number): number {
+  expectChar(text, i, QUOTE);
+  for (i++; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === BACKSLASH)
+      i++; // the escaped character, or the `u` of \uXXXX (hex digits are plain)
+    else if (c === QUOTE) return i + 1;
+  }
+  throw new Error(`JSON scanner: unterminated string in ${preview(text)}`);
+}
+
+/** Index just past the value starting at `i`: a string, an object or array, or a literal. */
+function skipJsonValue(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === QUOTE) return skipJsonString(text, i);
+  if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+    let depth = 0;
+    while (i < text.length) {
+      const b = text.charCodeAt(i);
+      if (b === QUOTE) {
+        i = skipJsonString(text, i);
+        continue;
+      }
+      if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
+      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) depth--;
+      i++;
+      if (depth === 0) return i;
+    }
+    throw new Error(`JSON scanner: unterminated object or array in ${preview(text)}`);
+  }
+  // A number, true, false or null: runs to the next delimiter.
+  const start = i;
+  while (i < text.length) {
+    const b = text.charCodeAt(i);
+    if (b === COMMA || b === CLOSE_BRACE || b === CLOSE_BRACKET || isJsonSpace(b)) break;
+    i++;
+  }
+  if (i === start) throw new Error(`JSON scanner: no value at ${start} of ${preview(text)}`);
+  return i;
 }
 
 function decodeMsgpack(body: Uint8Array): DecodedEvent {
@@ -194,4 +308,26 @@ export function encodeEventJson(delta: number, ts?: number | string | Date): Uin
   const d = toDelta(delta);
   const body = ts === undefined ? { delta: d } : { delta: d, ts: parseTime(ts, "ts") };
   return utf8Encoder.encode(JSON.stringify(body));
+}
+
+/**
+ * Encode an event as the smallest body that decodes to it: empty for +1 without `ts`, the
+ * ASCII integer for any other delta without `ts`, else {@link encodeEventJson}. Validates
+ * like {@link decodeEvent}, so a body it returns always decodes; throws `EventError`
+ * (`BAD_DELTA`, `DELTA_OUT_OF_RANGE`, `BAD_TS`, `TS_OUT_OF_RANGE`) otherwise.
+ *
+ * @param delta - a safe integer. @default 1
+ * @param ts - event time: epoch ms, an ISO-8601 string or a Date. @default the time JetStream stores it
+ *
+ * @example
+ * ```ts
+ * encodeEvent() // empty body: +1
+ * encodeEvent(-2) // "-2"
+ * encodeEvent(5, "2026-11-21") // {"delta":5,"ts":1795219200000}
+ * ```
+ */
+export function encodeEvent(delta = 1, ts?: number | string | Date): Uint8Array {
+  if (ts !== undefined) return encodeEventJson(delta, ts);
+  const d = toDelta(delta);
+  return d === 1 ? new Uint8Array(0) : utf8Encoder.encode(String(d));
 }

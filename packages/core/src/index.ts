@@ -63,7 +63,7 @@ export type { BucketPeriod } from "./periods.js";
 
 export { MAX_TS_MS, MIN_TS_MS, parseTime } from "./time.js";
 
-export { MAX_EVENT_BYTES, decodeEvent, encodeEventJson } from "./event.js";
+export { MAX_EVENT_BYTES, decodeEvent, encodeEvent, encodeEventJson } from "./event.js";
 export type { DecodedEvent } from "./event.js";
 
 export { MAX_READ_REQUEST_BYTES, parseReadRequest } from "./read-request.js";

@@ -1,7 +1,15 @@
 import test from "ava";
 import fc from "fast-check";
 import { Packr } from "msgpackr";
-import { ErrorCode, EventError, MAX_EVENT_BYTES, MAX_TS_MS, decodeEvent, encodeEventJson } from "../src/index.js";
+import {
+  ErrorCode,
+  EventError,
+  MAX_EVENT_BYTES,
+  MAX_TS_MS,
+  decodeEvent,
+  encodeEvent,
+  encodeEventJson,
+} from "../src/index.js";
 
 const enc = new TextEncoder();
 const text = (s: string): Uint8Array => enc.encode(s);
@@ -50,11 +58,140 @@ test("decodeEvent - JSON objects", (t) => {
   t.deepEqual(decodeEvent(text('{"delta":5,"ts":1763726400000}')), { delta: 5, ts: 1763726400000 });
   t.deepEqual(decodeEvent(text(' {"delta": -3}\n')), { delta: -3, ts: undefined });
   t.deepEqual(decodeEvent(text('{"delta":0}')), { delta: 0, ts: undefined });
-  t.deepEqual(decodeEvent(text('{"delta":5.0}')), { delta: 5, ts: undefined });
-  t.deepEqual(decodeEvent(text('{"delta":1e3}')), { delta: 1000, ts: undefined });
+  t.deepEqual(decodeEvent(text('{"delta":-0}')), { delta: 0, ts: undefined });
   t.deepEqual(decodeEvent(text('{"ts":"2026-11-21T10:00:00Z"}')), { delta: 1, ts: Date.UTC(2026, 10, 21, 10) });
   t.deepEqual(decodeEvent(text('{"delta":2,"other":{"x":[1]},"__proto__":{"delta":9}}')), { delta: 2, ts: undefined });
   t.deepEqual(decodeEvent(text('{"name":"é","delta":2}')), { delta: 2, ts: undefined });
+});
+
+test("decodeEvent - JSON delta: the top-level key, unescaped, last duplicate wins, as JSON.parse", (t) => {
+  const cases: [string, number][] = [
+    ['{"\\u0064elta":7}', 7],
+    ['{"delta":1.5,"delta":2}', 2],
+    ['{"delta":2,"d\\u0065lta":-3}', -3],
+    ['{"x":{"delta":1.0},"delta":4}', 4],
+    ['{"x":[{"delta":1e3},[1.5]],"delta":5}', 5],
+    ['{"x":"{\\"delta\\":1.0}","delta":6}', 6],
+    ['{"x":"\\\\","delta":8,"y":"\\\\\\""}', 8],
+    ['{"deltas":1.5,"delt":2.5,"Delta":3.5,"delta":9}', 9],
+    [' {\t"delta" :\r\n10 , "x" : [ 1.5 ] }\n', 10],
+    ['{"ts":1,"delta":-0}', 0],
+    ['{"a":true,"b":false,"c":null,"d":-1.5e-3,"delta":11}', 11],
+    ['{"é":"\\ud83d\\ude00","delta":12}', 12],
+  ];
+  for (const [json, d] of cases) t.is(decodeEvent(text(json)).delta, d, json);
+  // A delta nowhere at the top level defaults to 1, whatever nested objects say.
+  t.is(decodeEvent(text('{"x":{"delta":1.0}}')).delta, 1);
+});
+
+/** Ways of writing the key `delta` in JSON. */
+const deltaKey = fc.constantFrom('"delta"', '"\\u0064elta"', '"d\\u0065lta"', '"\\u0064\\u0065\\u006c\\u0074\\u0061"');
+/** Members that are not `delta`, including nested objects that hold a non-integer `delta`. */
+const otherMembers = fc.array(
+  fc
+    .tuple(
+      fc.string().filter((k) => k !== "delta" && k !== "ts"),
+      fc.oneof(fc.jsonValue(), fc.constant({ delta: 1.5 }), fc.constant([{ delta: "1.0" }])),
+    )
+    .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`),
+  { maxLength: 4 },
+);
+const space = fc.constantFrom("", " ", "\n", "\t ", "\r\n");
+
+/** A JSON object text with `delta` written as `literal` among other members. */
+const withDelta = (literal: fc.Arbitrary<string>) =>
+  fc
+    .tuple(deltaKey, literal, otherMembers, otherMembers, space, space)
+    .map(([k, lit, before, after, s1, s2]) => ({
+      lit,
+      json: `${s1}{${[...before, `${k}${s2}:${s1}${lit}`, ...after].join(`,${s2}`)}}${s2}`,
+    }))
+    .filter(({ json }) => text(json).length <= MAX_EVENT_BYTES);
+
+test("decodeEvent - any JSON integer literal in range round-trips (property)", (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(withDelta(fc.maxSafeInteger().map(String)), ({ lit, json }) => {
+        const r = decodeEvent(text(json));
+        return r.delta === Number(lit) && r.ts === undefined;
+      }),
+      { numRuns: 2000 },
+    ),
+  );
+});
+
+/** JSON number literals with a fraction or an exponent (or both). */
+const nonIntegerLiteral = fc
+  .tuple(
+    fc.boolean(),
+    fc.oneof(fc.constant("0"), fc.bigInt({ min: 1n, max: 10n ** 20n }).map(String)),
+    fc.option(fc.stringMatching(/^[0-9]{1,20}$/), { nil: undefined }),
+    fc.option(fc.tuple(fc.constantFrom("e", "E"), fc.constantFrom("", "+", "-"), fc.integer({ min: 0, max: 400 })), {
+      nil: undefined,
+    }),
+  )
+  .filter(([, , frac, exp]) => frac !== undefined || exp !== undefined)
+  .map(
+    ([neg, int, frac, exp]) =>
+      `${neg ? "-" : ""}${int}${frac === undefined ? "" : `.${frac}`}${exp === undefined ? "" : exp.join("")}`,
+  );
+
+test("decodeEvent - any JSON delta literal with a fraction or exponent is BAD_DELTA, or out of range beyond 2^53 (property)", (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(withDelta(nonIntegerLiteral), ({ lit, json }) => {
+        const expected =
+          Math.abs(Number(lit)) > Number.MAX_SAFE_INTEGER ? ErrorCode.DELTA_OUT_OF_RANGE : ErrorCode.BAD_DELTA;
+        return codeOf(text(json)) === expected;
+      }),
+      { numRuns: 3000 },
+    ),
+  );
+});
+
+test("decodeEvent - with duplicate JSON delta keys the last one decides (property)", (t) => {
+  const literal = fc.oneof(fc.maxSafeInteger().map(String), nonIntegerLiteral);
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.array(fc.tuple(deltaKey, literal), { minLength: 1, maxLength: 5 }), otherMembers, (ds, other) => {
+        const members = [...ds.map(([k, lit]) => `${k}:${lit}`), ...other];
+        const last = ds[ds.length - 1]![1];
+        const alone = `{"delta":${last}}`;
+        const json = `{${members.join(",")}}`;
+        if (text(json).length > MAX_EVENT_BYTES) return true;
+        return (
+          codeOf(text(json)) === codeOf(text(alone)) &&
+          (codeOf(text(alone)) !== undefined || decodeEvent(text(json)).delta === Number(last))
+        );
+      }),
+      { numRuns: 1000 },
+    ),
+  );
+});
+
+test("decodeEvent - any JSON object decodes like the same map in MessagePack (property)", (t) => {
+  const member = fc.tuple(
+    fc.oneof(fc.constantFrom("delta", "ts"), fc.string()),
+    fc.oneof(
+      fc.jsonValue(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.maxSafeInteger(),
+      fc.integer({ min: 0, max: MAX_TS_MS }),
+    ),
+  );
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.array(member, { maxLength: 5 }), fc.constantFrom(0, 1, "\t"), (members, indent) => {
+        const obj = Object.fromEntries(members);
+        const json = text(JSON.stringify(obj, null, indent));
+        if (json.length > MAX_EVENT_BYTES) return true;
+        const want = codeOf(mp(obj));
+        if (codeOf(json) !== want) return false;
+        return want !== undefined || decodeEvent(json).delta === decodeEvent(mp(obj)).delta;
+      }),
+      { numRuns: 2000 },
+    ),
+  );
 });
 
 test("decodeEvent - MessagePack maps", (t) => {
@@ -133,8 +270,26 @@ const malformed: [string, Uint8Array, string][] = [
   ["JSON delta null", text('{"delta":null}'), ErrorCode.BAD_DELTA],
   ["JSON delta object", text('{"delta":{"n":1}}'), ErrorCode.BAD_DELTA],
   ["JSON delta array", text('{"delta":[1]}'), ErrorCode.BAD_DELTA],
+  // A JSON delta must be written as an integer literal: JSON.parse would round these to one.
+  ["JSON delta 1.0", text('{"delta":1.0}'), ErrorCode.BAD_DELTA],
+  ["JSON delta 5.0", text('{"delta":5.0}'), ErrorCode.BAD_DELTA],
+  ["JSON delta 1.0000000000000001", text('{"delta":1.0000000000000001}'), ErrorCode.BAD_DELTA],
+  ["JSON delta 1e3", text('{"delta":1e3}'), ErrorCode.BAD_DELTA],
+  ["JSON delta 1E+0", text('{"delta":1E+0}'), ErrorCode.BAD_DELTA],
+  ["JSON delta 10e-1", text('{"delta":10e-1}'), ErrorCode.BAD_DELTA],
+  ["JSON delta -0.0", text('{"delta":-0.0}'), ErrorCode.BAD_DELTA],
+  ["JSON delta 0e0", text('{"delta":0e0}'), ErrorCode.BAD_DELTA],
+  ["JSON delta 9007199254740991.0", text('{"delta":9007199254740991.0}'), ErrorCode.BAD_DELTA],
+  ["JSON escaped key delta 1.0", text('{"\\u0064elta":1.0}'), ErrorCode.BAD_DELTA],
+  ["JSON last duplicate delta 1.0", text('{"delta":1,"delta":1.0}'), ErrorCode.BAD_DELTA],
+  ["JSON last duplicate escaped delta 2.0", text('{"delta":1,"d\\u0065lta":2.0}'), ErrorCode.BAD_DELTA],
+  ["JSON delta 1.0 after tricky strings", text('{"a":"\\"delta\\":1,\\\\","delta":1.0}'), ErrorCode.BAD_DELTA],
+  // Beyond the safe range is out of range however the number is written (Infinity included).
   ["JSON delta 1e400", text('{"delta":1e400}'), ErrorCode.DELTA_OUT_OF_RANGE],
   ["JSON delta 2^53", text('{"delta":9007199254740992}'), ErrorCode.DELTA_OUT_OF_RANGE],
+  ["JSON delta 2^53+1", text('{"delta":9007199254740993}'), ErrorCode.DELTA_OUT_OF_RANGE],
+  ["JSON delta -2^53", text('{"delta":-9007199254740992}'), ErrorCode.DELTA_OUT_OF_RANGE],
+  ["JSON delta 400 digits", text(`{"delta":${"9".repeat(400)}}`), ErrorCode.DELTA_OUT_OF_RANGE],
   ["JSON delta -1e20", text('{"delta":-1e20}'), ErrorCode.DELTA_OUT_OF_RANGE],
   ["JSON ts yesterday", text('{"ts":"yesterday"}'), ErrorCode.BAD_TS],
   ["JSON ts numeric string", text('{"ts":"1763726400000"}'), ErrorCode.BAD_TS],
@@ -266,4 +421,73 @@ test("encodeEventJson - writes the JSON form and validates its input", (t) => {
   t.is(t.throws(() => encodeEventJson(2 ** 53), { instanceOf: EventError })?.code, ErrorCode.DELTA_OUT_OF_RANGE);
   t.is(t.throws(() => encodeEventJson(1, "yesterday"), { instanceOf: EventError })?.code, ErrorCode.BAD_TS);
   t.is(t.throws(() => encodeEventJson(1, -5), { instanceOf: EventError })?.code, ErrorCode.TS_OUT_OF_RANGE);
+});
+
+test("encodeEvent - writes the smallest body", (t) => {
+  const str = (b: Uint8Array) => new TextDecoder().decode(b);
+  t.is(encodeEvent().length, 0);
+  t.is(encodeEvent(1).length, 0);
+  t.is(str(encodeEvent(5)), "5");
+  t.is(str(encodeEvent(-2)), "-2");
+  t.is(str(encodeEvent(0)), "0");
+  t.is(str(encodeEvent(-0)), "0");
+  t.is(str(encodeEvent(Number.MAX_SAFE_INTEGER)), "9007199254740991");
+  t.is(str(encodeEvent(1, 7)), '{"delta":1,"ts":7}');
+  t.is(str(encodeEvent(3, "2026-11-21")), `{"delta":3,"ts":${Date.UTC(2026, 10, 21)}}`);
+  t.is(str(encodeEvent(-1, new Date(9))), '{"delta":-1,"ts":9}');
+});
+
+test("encodeEvent - validates like decodeEvent", (t) => {
+  const codeOfEncode = (f: () => unknown) => t.throws(f, { instanceOf: EventError })?.code;
+  t.is(
+    codeOfEncode(() => encodeEvent(1.5)),
+    ErrorCode.BAD_DELTA,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(Number.NaN)),
+    ErrorCode.BAD_DELTA,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent("5" as unknown as number)),
+    ErrorCode.BAD_DELTA,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(2 ** 53)),
+    ErrorCode.DELTA_OUT_OF_RANGE,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(Number.NEGATIVE_INFINITY)),
+    ErrorCode.DELTA_OUT_OF_RANGE,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(1, "yesterday")),
+    ErrorCode.BAD_TS,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(1, new Date(Number.NaN))),
+    ErrorCode.BAD_TS,
+  );
+  t.is(
+    codeOfEncode(() => encodeEvent(1, -5)),
+    ErrorCode.TS_OUT_OF_RANGE,
+  );
+});
+
+test("encodeEvent - every body decodes back; empty only for +1 without ts (property)", (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(delta, ts, (d, s) => {
+        const body = encodeEvent(d, s);
+        const r = decodeEvent(body);
+        return r.delta === d && r.ts === s && (body.length === 0) === (d === 1 && s === undefined);
+      }),
+      { numRuns: 2000 },
+    ),
+  );
+});
+
+test("decodeEvent - a JSON delta with a fraction names the literal as written", (t) => {
+  const e = t.throws(() => decodeEvent(text('{"delta":1.0000000000000001}')), { instanceOf: EventError });
+  t.is(e?.code, ErrorCode.BAD_DELTA);
+  t.regex(e?.message ?? "", /^delta 1\.0000000000000001 /);
 });

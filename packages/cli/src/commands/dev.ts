@@ -1,19 +1,69 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import type { Command } from "commander";
 import { connect } from "@nats-io/transport-node";
-import { initCluster, natsMappings, startNode, type TallyNode } from "@tally/node";
+import { INIT_DEFAULTS, NODE_DEFAULTS, initCluster, natsMappings, startNode, type TallyNode } from "@tally/node";
 import { startServer, type NatsServer } from "@tally/testing";
 import type { Period } from "@tally/core";
+import { int, periodsArg } from "../options.js";
+
+/**
+ * Defaults of `tally dev`; the port is the one of the nodes' default NATS URL, so the other
+ * commands find the dev server without `--nats`.
+ */
+const DEV_DEFAULTS = {
+  dir: ".tally/dev",
+  port: Number(new URL(NODE_DEFAULTS.natsUrl).port),
+  nodes: 1,
+} as const;
 
 /** Options of `tally dev`. */
-export interface DevOptions {
+interface DevOptions {
   dir: string;
   port: number;
   shards: number;
   periods?: Period[];
   httpPort?: number;
-  /** Nodes to run in this process. @default 1 */
-  nodes?: number;
+  /** Nodes to run in this process. */
+  nodes: number;
+}
+
+/** `tally dev`: a local nats-server and nodes, ready to count. */
+export function registerDev(program: Command): void {
+  program
+    .command("dev")
+    .description("run a local nats-server (with the Tally mappings) and nodes, ready to count")
+    .option("--dir <dir>", "where the server config, JetStream data and node data live", DEV_DEFAULTS.dir)
+    .option("--port <port>", "NATS client port", int("--port"), DEV_DEFAULTS.port)
+    .option("--shards <P>", "number of shards", int("--shards"), INIT_DEFAULTS.shards)
+    .option(
+      "--periods <list>",
+      `periods to count, comma-separated (default ${INIT_DEFAULTS.periods.join(",")})`,
+      periodsArg,
+    )
+    .option(
+      "--http <port>",
+      "serve the first node's metrics on this port (the next nodes on the next ports)",
+      int("--http"),
+    )
+    .option(
+      "--nodes <n>",
+      "number of nodes (each with its own data dir under --dir)",
+      int("--nodes"),
+      DEV_DEFAULTS.nodes,
+    )
+    .action(
+      async (o: { dir: string; port: number; shards: number; periods?: Period[]; http?: number; nodes: number }) => {
+        await runDev({
+          dir: o.dir,
+          port: o.port,
+          shards: o.shards,
+          nodes: o.nodes,
+          ...(o.periods ? { periods: o.periods } : {}),
+          ...(o.http !== undefined ? { httpPort: o.http } : {}),
+        });
+      },
+    );
 }
 
 /**
@@ -21,12 +71,12 @@ export interface DevOptions {
  * the Tally mappings, `init`, and `nodes` nodes in this process (ids dev-1…,
  * data under `dir/node-<i>`; a single node keeps `dir/node`). Resolves on exit.
  */
-export async function runDev(o: DevOptions): Promise<void> {
+async function runDev(o: DevOptions): Promise<void> {
   const dir = resolve(o.dir);
   await mkdir(dir, { recursive: true });
   let server: NatsServer | undefined;
   const nodes: TallyNode[] = [];
-  const count = o.nodes ?? 1;
+  const count = o.nodes;
   if (!Number.isInteger(count) || count < 1 || count > 16)
     throw new Error(`--nodes must be from 1 to 16, got ${count}`);
   const stop = async () => {
@@ -58,7 +108,7 @@ export async function runDev(o: DevOptions): Promise<void> {
     throw err;
   }
   const url = server.url;
-  const env = url === "nats://127.0.0.1:4222" ? "" : `TALLY_NATS_URL=${url} `;
+  const env = url === NODE_DEFAULTS.natsUrl ? "" : `TALLY_NATS_URL=${url} `;
   process.stdout.write(
     [
       "",

@@ -1,0 +1,29 @@
+import { InvalidArgumentError } from "commander";
+import { parsePeriods, type Period } from "@tally/core";
+
+/** Parser of an integer option; `name` goes into the error (`--shards must be an integer`). */
+export const int =
+  (name: string) =>
+  (v: string): number => {
+    if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer`);
+    return Number(v);
+  };
+
+/** Parser of a comma-separated period list (`all,hour,day`). */
+export const periodsArg = (v: string): Period[] => {
+  try {
+    return parsePeriods(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+/** Parser of a fraction in (0, 1]. */
+export const fractionArg = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("must be a number above 0 and at most 1");
+  return n;
+};
+
+/** Parser of a time: an integer is epoch ms, anything else goes to the server as text (ISO-8601). */
+export const timeArg = (v: string): number | string => (/^-?\d+$/.test(v) ? Number(v) : v);
