@@ -1,4 +1,5 @@
 import test from "ava";
+import { TallyError } from "@tally/core";
 import { TestingError, TestingErrorCode, waitFor } from "../src/index.js";
 
 test("waitFor - resolves to the first truthy value", async (t) => {
@@ -31,6 +32,8 @@ test("waitFor - on the deadline the error holds the message and the last error",
     { instanceOf: TestingError },
   );
   t.is(err?.code, TestingErrorCode.WaitTimeout);
+  t.true(err instanceof TallyError, "a TallyError like every error of the project");
+  t.is(err?.name, "TestingError");
   t.regex(err?.message ?? "", /the widget/);
   t.regex(err?.message ?? "", /still booting/);
   t.is(err?.cause, last);
