@@ -4,7 +4,7 @@ import { tallyClient } from "@tally/client";
 import { clusterStatus } from "@tally/node";
 import { tempDir, waitFor } from "@tally/testing";
 import { errors, type NatsConnection } from "@nats-io/transport-node";
-import { FAST_NODE, spawnNode, tallyCluster, waitBalanced } from "./helpers/cluster.js";
+import { FAST_NODE, STATUS_ATTEMPT_MS, spawnNode, tallyCluster, waitBalanced } from "./helpers/cluster.js";
 import { within } from "./helpers/deadline.js";
 import { startLoad, assertExact } from "./helpers/load.js";
 
@@ -79,7 +79,12 @@ test.serial(
         const st = await clusterStatus(nc);
         return lost.every((s) => ["a", "c"].includes(st.shards[s]!.owner ?? "") && st.shards[s]!.applied !== undefined);
       },
-      { timeoutMs: 30_000, intervalMs: 100, message: "b's shards taken over while it is frozen" },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        attemptTimeoutMs: STATUS_ATTEMPT_MS,
+        message: "b's shards taken over while it is frozen",
+      },
     );
 
     /**

@@ -43,7 +43,7 @@ test("cluster - nodes join during a stream of acked publishes: each join moves â
     t.true(moved.length <= Math.ceil(shards / members.length), `join of ${id} moved ${moved.length} shards`);
     t.true(
       moved.every((s) => s.owner === id),
-      `only ${id} gained shards`,
+      `only ${id} gained shards; moved: ${moved.map((s) => `${s.shard} ${before.shards[s.shard]!.owner}â†’${s.owner}`).join(", ")}`,
     );
     t.log(`join of ${id}: ${moved.length} shards moved (P/(N+1) = ${(shards / members.length).toFixed(1)})`);
     // Epochs grow with every new owner.

@@ -182,6 +182,14 @@ export async function tallyCluster(
 }
 
 /**
+ * Longest one `clusterStatus` poll may take. It usually answers in well under a second,
+ * but on a busy machine single calls were seen never to settle (its one step without a
+ * deadline is the `kv.keys()` listing of the members bucket, which heartbeats keep
+ * writing to); the next poll starts afresh instead of using up the whole deadline.
+ */
+export const STATUS_ATTEMPT_MS = 10_000;
+
+/**
  * Waits until the leases give every shard an owner among `members`, each of them
  * holding ⌊P/N⌋ or ⌈P/N⌉, and every owner reports the shard as applied.
  */
@@ -198,7 +206,13 @@ export async function waitBalanced(nc: NatsConnection, members: string[], timeou
         counts.every((c) => c === lo || c === lo + 1)
       );
     },
-    { timeoutMs, intervalMs: 100, message: `shards balanced over ${members.join(",")}` },
+    {
+      timeoutMs,
+      intervalMs: 100,
+      // clusterStatus can hang (see STATUS_ATTEMPT_MS); a stuck call must not use up the deadline.
+      attemptTimeoutMs: STATUS_ATTEMPT_MS,
+      message: `shards balanced over ${members.join(",")}`,
+    },
   );
   await wait.catch((err: unknown) => {
     throw new Error(`${(err as Error).message}; owners last seen: ${JSON.stringify(last?.shards.map((s) => s.owner))}`);

@@ -50,3 +50,34 @@ test("waitFor - an attempt that hangs does not outlive the deadline", async (t) 
   t.regex(err?.message ?? "", /did not settle/);
   t.true(Date.now() - started < 1000);
 });
+
+test("waitFor - an attempt that hangs past attemptTimeoutMs is abandoned and the next one runs", async (t) => {
+  let n = 0;
+  const value = await waitFor(() => (++n === 1 ? new Promise<number>(() => undefined) : n), {
+    timeoutMs: 5000,
+    attemptTimeoutMs: 50,
+    intervalMs: 1,
+  });
+  t.is(value, 2);
+});
+
+test("waitFor - a timeout after hung attempts says how many were abandoned", async (t) => {
+  const err = await t.throwsAsync(
+    waitFor(() => new Promise<boolean>(() => undefined), {
+      timeoutMs: 200,
+      attemptTimeoutMs: 40,
+      message: "a stuck status",
+    }),
+  );
+  t.regex(err?.message ?? "", /a stuck status/);
+  t.regex(err?.message ?? "", /attempts abandoned after 40 ms/);
+});
+
+test("waitFor - attemptTimeoutMs must be positive", async (t) => {
+  const err = await t.throwsAsync(
+    waitFor(() => true, { attemptTimeoutMs: 0 }),
+    { instanceOf: TestingError },
+  );
+  t.is(err?.code, TestingErrorCode.BadOption);
+  t.regex(err?.message ?? "", /attemptTimeoutMs/);
+});
