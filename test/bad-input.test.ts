@@ -78,7 +78,7 @@ test("bad input - malformed bodies are dead-lettered with their reason; valid co
       const list = await listDeadLetters(nc, { limit: 1000 });
       return list.length >= badSeqs.size ? list : undefined;
     },
-    { timeoutMs: 10_000, message: "dead letters did not all arrive" },
+    { timeoutMs: 30_000, message: `all ${badSeqs.size} dead letters` },
   );
   t.is(dead.length, badSeqs.size, "one dead letter per bad event, no duplicates");
   for (const d of dead) {
@@ -117,10 +117,13 @@ test("bad input - an invalid body near max_payload is dead-lettered (truncated) 
   const bad = await js.publish("count.web.home", huge);
   const good = await js.publish("count.web.home", u8("3"));
   t.is((await tallyClient(nc).get("web", "home", { minSeq: good.seq })).value, 3);
-  const [d] = await waitFor(async () => {
-    const list = await listDeadLetters(nc);
-    return list.length > 0 ? list : undefined;
-  });
+  const [d] = await waitFor(
+    async () => {
+      const list = await listDeadLetters(nc);
+      return list.length > 0 ? list : undefined;
+    },
+    { timeoutMs: 30_000, message: "the oversized event in the dead-letter stream" },
+  );
   t.is(d!.seq, bad.seq);
   t.is(d!.code, "BAD_BODY");
   t.is(d!.body.length, 4096);

@@ -5,7 +5,7 @@ import { Objm } from "@nats-io/obj";
 import { CHECKPOINTS_BUCKET } from "@tally/node";
 import { waitFor } from "@tally/testing";
 import { inProcessNode, tallyServer } from "./helpers/cluster.js";
-import { Load, assertExact } from "./helpers/load.js";
+import { startLoad, assertExact } from "./helpers/load.js";
 
 const metaSubject = (name: string) =>
   `$O.${CHECKPOINTS_BUCKET}.M.${Buffer.from(name).toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}`;
@@ -13,16 +13,15 @@ const metaSubject = (name: string) =>
 test("checkpoint - a writer that died mid-checkpoint and a corrupt checkpoint never corrupt a restore: exact", async (t) => {
   const { server, nc } = await tallyServer(t, { shards: 4 });
   const js = jetstream(nc);
-  const load = new Load(js, { counters: 24 });
   const first = await inProcessNode(t, server.url, { id: "first", checkpointIntervalMs: 3_600_000 });
-  load.start(8);
+  const load = startLoad(t, nc, { counters: 24, concurrency: 8 });
   await waitFor(() => load.acked > 600, { timeoutMs: 30_000, message: "publishing" });
   await load.stop();
   await first.checkpoint();
   await first.close(); // hands off: every shard's checkpoint is current
 
   // More events after the checkpoints: the restore must replay them.
-  const more = new Load(js, { ns: "more", counters: 24 }).start(8);
+  const more = startLoad(t, nc, { ns: "more", counters: 24, concurrency: 8 });
   await waitFor(() => more.acked > 300, { timeoutMs: 30_000, message: "publishing more" });
   await more.stop();
 

@@ -3,8 +3,9 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
-import { tempDir, waitFor } from "@tally/testing";
+import { tempDir, trackProcess, waitFor } from "@tally/testing";
 import { ROOT, tallyCli } from "./helpers/cluster.js";
+import { within } from "./helpers/deadline.js";
 
 const tally = tallyCli;
 
@@ -16,7 +17,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Runs `tally dev` with `args` on a free port under a fresh dir; killed in teardown. Resolves once it prints "Tally is running". */
+/**
+ * Runs `tally dev` with `args` on a free port under a fresh dir, in its own process group
+ * (it starts a nats-server of its own). Resolves once it prints "Tally is running". In
+ * teardown the whole group is SIGKILLed, so a failed test leaves no nats-server behind.
+ */
 async function startDev(t: ExecutionContext, args: string[]) {
   const dir = await tempDir("tally-dev-");
   t.teardown(() => dir.remove());
@@ -24,19 +29,25 @@ async function startDev(t: ExecutionContext, args: string[]) {
   const dev = spawn(
     process.execPath,
     ["--import", "tsx", "packages/cli/src/bin.ts", "dev", "--dir", dir.path, "--port", String(port), ...args],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
+  trackProcess(dev); // SIGKILLed when this test process exits, even after an ava timeout
   const exited = new Promise<number | string>((r) => dev.once("exit", (code, sig) => r(code ?? sig ?? -1)));
   t.teardown(async () => {
-    if (dev.exitCode === null && dev.signalCode === null) {
-      dev.kill("SIGKILL");
-      await exited;
+    try {
+      process.kill(-dev.pid!, "SIGKILL"); // dev and the nats-server it started
+    } catch {
+      // the group is gone already
     }
+    await within(exited, 10_000, "tally dev to exit after SIGKILL");
   });
   let out = "";
   dev.stdout.on("data", (b: Buffer) => (out += b.toString()));
   dev.stderr.resume();
-  await waitFor(() => out.includes("Tally is running"), { timeoutMs: 60_000, message: "tally dev did not start" });
+  await waitFor(() => out.includes("Tally is running"), {
+    timeoutMs: 60_000,
+    message: 'tally dev to print "Tally is running"',
+  });
   return { dev, dir, out: () => out, exited, env: { TALLY_NATS_URL: `nats://127.0.0.1:${port}` } };
 }
 
@@ -72,7 +83,7 @@ test("cli - tally dev runs a server and node; inc, get and dlq work against it; 
       const { stdout } = await tally(["dlq"], env);
       return stdout.includes("BAD_BODY") ? stdout : undefined;
     },
-    { timeoutMs: 10_000, message: "dead letter not listed" },
+    { timeoutMs: 10_000, message: "the bad event in `tally dlq`" },
   );
   t.regex(listed, /tally\.ev\.\d+\.web\.home/);
   t.regex(listed, /"five"/);
@@ -82,7 +93,7 @@ test("cli - tally dev runs a server and node; inc, get and dlq work against it; 
   t.regex((bad as unknown as { stderr: string }).stderr, /^tally: [A-Z_]+: /m);
 
   dev.kill("SIGTERM");
-  t.is(await exited, 0);
+  t.is(await within(exited, 30_000, "tally dev to exit after SIGTERM"), 0);
 });
 
 test("cli - tally dev --nodes 3 runs a local 3-node cluster; tally status shows members, owners, epochs and lag", async (t) => {
@@ -128,5 +139,5 @@ test("cli - tally dev --nodes 3 runs a local 3-node cluster; tally status shows 
   t.regex(stdout, /\n7 +dev-\d +\d+ +\d+ +0\n?/);
 
   dev.kill("SIGTERM");
-  t.is(await exited, 0);
+  t.is(await within(exited, 30_000, "tally dev to exit after SIGTERM"), 0);
 });

@@ -1,12 +1,12 @@
 import test from "ava";
-import { jetstream } from "@nats-io/jetstream";
 import { shardOf } from "@tally/core";
 import { tallyClient } from "@tally/client";
 import { clusterStatus } from "@tally/node";
 import { tempDir, waitFor } from "@tally/testing";
 import { errors, type NatsConnection } from "@nats-io/transport-node";
-import { FAST_NODE, spawnNode, tallyCluster, waitBalanced } from "./helpers/cluster.js";
-import { Load, assertExact } from "./helpers/load.js";
+import { FAST_NODE, STATUS_ATTEMPT_MS, spawnNode, tallyCluster, waitBalanced } from "./helpers/cluster.js";
+import { within } from "./helpers/deadline.js";
+import { startLoad, assertExact } from "./helpers/load.js";
 
 const IDS = ["a", "b", "c"];
 
@@ -30,14 +30,14 @@ function countersOn(shards: number[], p: number): string[] {
 test.serial("failover - kill -9 one of three nodes under load: survivors take its shards, counts exact", async (t) => {
   const { nc, url, shards } = await tallyCluster(t, { shards: 16 });
   const { nodes, status } = await threeNodes(t, url, nc);
-  const load = new Load(jetstream(nc)).start();
+  const load = startLoad(t, nc);
   await waitFor(() => load.acked > 500, { timeoutMs: 30_000, message: "publishing started" });
 
   const lost = status.shards.filter((s) => s.owner === "b").map((s) => s.shard);
   t.true(lost.length > 0);
   const killedAt = performance.now();
   nodes[1]!.proc.kill("SIGKILL");
-  t.is(await nodes[1]!.exited, "SIGKILL");
+  t.is(await within(nodes[1]!.exited, 10_000, "node b to die of SIGKILL"), "SIGKILL");
   await waitBalanced(nc, ["a", "c"]);
   const movedAt = performance.now();
   // Every counter of the lost shards answers, reflecting everything acked so far.
@@ -65,7 +65,7 @@ test.serial(
     // live owner whose renewals were slowed, and a lapsed owner rightly answers nothing.
     const { nc, url, shards } = await tallyCluster(t, { shards: 16, leaseTtlMs: 4000 });
     const { nodes, status } = await threeNodes(t, url, nc);
-    const load = new Load(jetstream(nc)).start();
+    const load = startLoad(t, nc);
     await waitFor(() => load.acked > 500, { timeoutMs: 30_000, message: "publishing started" });
     const lost = status.shards.filter((s) => s.owner === "b").map((s) => s.shard);
     const names = countersOn(lost, shards);
@@ -81,7 +81,12 @@ test.serial(
           (s) => ["a", "c"].includes(st.shards[s]!.owner ?? "") && st.shards[s]!.appliedSeq !== undefined,
         );
       },
-      { timeoutMs: 30_000, intervalMs: 100, message: "b's shards taken over while it is frozen" },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        attemptTimeoutMs: STATUS_ATTEMPT_MS,
+        message: "b's shards taken over while it is frozen",
+      },
     );
 
     /**
@@ -108,9 +113,13 @@ test.serial(
     await nc.flush();
     const resumedAt = performance.now();
     b.proc.kill("SIGCONT");
+    // A round of reads every 100 ms for 1.5 s after the resume: bounded by time, and by the
+    // connection (a closed one would reject every round at once).
     const after: ReturnType<typeof readAll>[] = [];
-    while (performance.now() - resumedAt < 1500) {
-      after.push(readAll());
+    while (performance.now() - resumedAt < 1500 && !nc.isClosed()) {
+      const round = readAll();
+      round.catch(() => undefined); // awaited below; not unhandled if a later round throws first
+      after.push(round);
       await new Promise((r) => setTimeout(r, 100));
     }
     const all = [await during, ...(await Promise.all(after))].flat();
@@ -150,16 +159,16 @@ test.serial(
   async (t) => {
     const { cluster, nc, url } = await tallyCluster(t, { shards: 16 });
     const { nodes, spawn } = await threeNodes(t, url, nc);
-    const load = new Load(jetstream(nc)).start();
+    const load = startLoad(t, nc);
     await waitFor(() => load.acked > 1500, { timeoutMs: 30_000, message: "publishing" });
     await load.stop();
     for (const n of nodes) n.proc.kill("SIGKILL");
-    await Promise.all(nodes.map((n) => n.exited));
+    await within(Promise.all(nodes.map((n) => n.exited)), 10_000, "every node to die of SIGKILL");
     await cluster.servers[0]!.restart();
     const again = IDS.map((_, i) => spawn(i));
     await Promise.all(again.map((n) => n.ready));
     await waitBalanced(nc, IDS);
-    const more = new Load(jetstream(nc), { ns: "more" }).start();
+    const more = startLoad(t, nc, { ns: "more" });
     await waitFor(() => more.acked > 500, { timeoutMs: 30_000, message: "publishing after restart" });
     await more.stop();
     await assertExact(t, nc, load.truth);

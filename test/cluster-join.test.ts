@@ -1,9 +1,9 @@
 import test from "ava";
-import { jetstream } from "@nats-io/jetstream";
 import { tallyClient, ClientError } from "@tally/client";
 import { tempDir, waitFor } from "@tally/testing";
 import { FAST_NODE, spawnNode, tallyCluster, waitBalanced } from "./helpers/cluster.js";
-import { Load, assertExact } from "./helpers/load.js";
+import { backgroundLoop } from "./helpers/background.js";
+import { startLoad, assertExact } from "./helpers/load.js";
 
 test("cluster - nodes join during a stream of acked publishes: each join moves âŒˆP/(N+1)âŒ‰ shards at most, reads never fail, counts exact", async (t) => {
   const { nc, url, shards } = await tallyCluster(t, { shards: 16 });
@@ -14,24 +14,20 @@ test("cluster - nodes join during a stream of acked publishes: each join moves â
   const a = node("a", 0);
   await a.ready;
   await waitBalanced(nc, ["a"]);
-  const load = new Load(jetstream(nc)).start();
+  const load = startLoad(t, nc);
   // A reader hammers every counter through the join; the client may retry, but no read may fail.
   const client = tallyClient(nc, { retryDeadlineMs: 20_000 });
-  let reading = true;
   let reads = 0;
   const failures: string[] = [];
-  const reader = (async () => {
-    while (reading) {
-      const name = `k${reads % 48}`;
-      try {
-        await client.get("load", name);
-        reads++;
-      } catch (err) {
-        failures.push(`${name}: ${err instanceof ClientError ? err.code : ""} ${(err as Error).message}`);
-        reads++;
-      }
+  const reader = backgroundLoop(t, { name: "reader", nc }, async () => {
+    const name = `k${reads % 48}`;
+    try {
+      await client.get("load", name);
+    } catch (err) {
+      failures.push(`${name}: ${err instanceof ClientError ? err.code : ""} ${(err as Error).message}`);
     }
-  })();
+    reads++;
+  });
   await waitFor(() => load.acked > 300, { timeoutMs: 30_000, message: "publishing started" });
 
   let before = await waitBalanced(nc, ["a"]);
@@ -47,7 +43,7 @@ test("cluster - nodes join during a stream of acked publishes: each join moves â
     t.true(moved.length <= Math.ceil(shards / members.length), `join of ${id} moved ${moved.length} shards`);
     t.true(
       moved.every((s) => s.owner === id),
-      `only ${id} gained shards`,
+      `only ${id} gained shards; moved: ${moved.map((s) => `${s.shard} ${before.shards[s.shard]!.owner}â†’${s.owner}`).join(", ")}`,
     );
     t.log(`join of ${id}: ${moved.length} shards moved (P/(N+1) = ${(shards / members.length).toFixed(1)})`);
     // Epochs grow with every new owner.
@@ -56,8 +52,7 @@ test("cluster - nodes join during a stream of acked publishes: each join moves â
     await waitFor(() => load.acked > 300 * (i + 2), { timeoutMs: 30_000, message: "publishing continued" });
   }
   await load.stop();
-  reading = false;
-  await reader;
+  await reader.stop();
   t.deepEqual(failures, [], "every read was answered (after client retries)");
   t.true(reads > 0);
   t.log(`${load.acked} events acked, ${reads} reads during the joins`);

@@ -1,9 +1,9 @@
 import test from "ava";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { tempDir, waitFor } from "@tally/testing";
 import { EVENTS_STREAM, LEASES_BUCKET, MEMBERS_BUCKET, CHECKPOINTS_BUCKET } from "@tally/node";
 import { spawnNode, tallyCluster, waitBalanced } from "./helpers/cluster.js";
-import { Load, assertExact } from "./helpers/load.js";
+import { startLoad, assertExact } from "./helpers/load.js";
 
 test("nats - init --replicas 3 makes the stream and every bucket R3; one NATS server of three killed under load loses no acked event", async (t) => {
   // Default lease TTL (5 s): nodes ride through the stream leader's re-election.
@@ -31,7 +31,7 @@ test("nats - init --replicas 3 makes the stream and every bucket R3; one NATS se
   await Promise.all(nodes.map((n) => n.ready));
   await waitBalanced(nc, ids);
 
-  const load = new Load(jetstream(nc)).start();
+  const load = startLoad(t, nc);
   await waitFor(() => load.acked > 1000, { timeoutMs: 30_000, message: "publishing started" });
   // Kill the server that leads the events stream: the hardest one to lose.
   const leader = (await jsm.streams.info(EVENTS_STREAM)).cluster?.leader;

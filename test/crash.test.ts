@@ -4,6 +4,7 @@ import { DEFAULT_PERIODS, bucketIndex, bucketIso } from "@tally/core";
 import { tallyClient } from "@tally/client";
 import { tempDir, waitFor } from "@tally/testing";
 import { spawnNode, tallyServer } from "./helpers/cluster.js";
+import { within } from "./helpers/deadline.js";
 import { Truth } from "./helpers/truth.js";
 
 const DAY = 86_400_000;
@@ -55,7 +56,7 @@ test("crash - kill -9 mid-stream, restart, every all-time and day bucket exact",
   const publishing = publishSome(js, truth, 6000, 0);
   await waitFor(() => truth.lastSeq > 2500, { timeoutMs: 60_000, message: "publishing did not progress" });
   first.proc.kill("SIGKILL");
-  t.is(await first.exited, "SIGKILL");
+  t.is(await within(first.exited, 10_000, "the node to die of SIGKILL"), "SIGKILL");
   await publishing; // acked while no node was running: must still count, once
   await publishSome(js, truth, 500, 6000);
 
@@ -79,7 +80,7 @@ test("crash - SIGTERM flushes a final snapshot and exits 0; restart is exact", a
   await publishSome(js, truth, 1000, 0);
   await assertExact(t, client, truth);
   first.proc.kill("SIGTERM");
-  t.is(await first.exited, 0);
+  t.is(await within(first.exited, 60_000, "the node to exit after SIGTERM"), 0);
   t.regex(first.stderr(), /final snapshot written/);
   const snapshotSeqs = JSON.parse(
     first
@@ -103,7 +104,7 @@ test("crash - a second node on the same data dir refuses clearly and leaves it i
   await first.ready;
   await publishSome(jetstream(nc), truth, 300, 0);
   const second = spawnNode(t, server.url, dir.path);
-  t.is(await second.exited, 1);
+  t.is(await within(second.exited, 60_000, "the second node to refuse the locked data dir"), 1);
   t.regex(second.stderr(), /DATA_DIR_LOCKED/);
   t.is(first.proc.exitCode, null, "the first node keeps running");
   await assertExact(t, tallyClient(nc), truth);

@@ -4,6 +4,7 @@ import { connect } from "@nats-io/transport-node";
 import { initCluster, natsMappings, readClusterConfig, startNode, type NodeError } from "@tally/node";
 import { startServer, tempDir } from "@tally/testing";
 import { tallyCli, tallyServer } from "./helpers/cluster.js";
+import { within } from "./helpers/deadline.js";
 
 const tally = tallyCli;
 
@@ -80,8 +81,12 @@ test("init - a data dir built from another stream is refused, not mixed in", asy
   const { server, nc } = await tallyServer(t, { shards: 16 });
   const dir = await tempDir();
   t.teardown(() => dir.remove());
-  const node = await startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "error" });
-  await node.close();
+  const node = await within(
+    startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "error" }),
+    60_000,
+    "the first node to start",
+  );
+  await within(node.close(), 60_000, "the first node to close");
   const { jetstreamManager } = await import("@nats-io/jetstream");
   const jsm = await jetstreamManager(nc);
   await jsm.streams.delete("TALLY_EVENTS");
@@ -107,12 +112,20 @@ test("init - a node that fails to start releases everything (no hang, data dir r
   t.teardown(() => new Promise<void>((r) => busy.close(() => r())));
   const port = (busy.address() as { port: number }).port;
   await t.throwsAsync(
-    startNode({ connection: { servers: server.url }, dataDir: dir.path, httpPort: port, logLevel: "fatal" }),
+    within(
+      startNode({ connection: { servers: server.url }, dataDir: dir.path, httpPort: port, logLevel: "fatal" }),
+      60_000,
+      "a node with a busy HTTP port to fail its start",
+    ),
     { message: /EADDRINUSE/ },
   );
   // The data dir lock was released and the node's timers stopped: a new node starts on it.
-  const node = await startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "fatal" });
-  await node.close();
+  const node = await within(
+    startNode({ connection: { servers: server.url }, dataDir: dir.path, logLevel: "fatal" }),
+    60_000,
+    "a node to start on the released data dir",
+  );
+  await within(node.close(), 60_000, "the node to close");
   t.is(node.status, "closed");
 });
 

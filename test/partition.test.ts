@@ -4,6 +4,7 @@ import { shardOf, isValidToken } from "@tally/core";
 import { natsMappings } from "@tally/node";
 import { connect } from "@nats-io/transport-node";
 import { startServer } from "@tally/testing";
+import { within } from "./helpers/deadline.js";
 
 // Tokens of printable characters (including UTF-8) that NATS carries in a subject.
 const token = fc
@@ -30,7 +31,7 @@ for (const shards of [64, 7, 1000]) {
     await fc.assert(
       fc.asyncProperty(token, token, async (ns, name) => {
         nc.publish(`count.${ns}.${name}`, "");
-        const m = await it.next();
+        const m = await within(it.next(), 10_000, `nats-server to deliver count.${ns}.${name} on tally.ev.>`);
         const parts = (m.value as { subject: string }).subject.split(".");
         runs++;
         return Number(parts[2]) === shardOf(ns, name, shards) && parts[3] === ns && parts[4] === name;

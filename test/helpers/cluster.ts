@@ -24,17 +24,27 @@ import {
   type NatsServer,
 } from "@tally/testing";
 import type { Period } from "@tally/core";
+import { within } from "./deadline.js";
 
 /** Repository root, for spawning the CLI. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 const execFileAsync = promisify(execFile);
 
-/** Runs the `tally` CLI (via tsx) to completion; rejects on a non-zero exit, with `stderr`. */
+/** How long one CLI command (`inc`, `get`, `status`, …) may run before it is killed. */
+const CLI_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs the `tally` CLI (via tsx) to completion; rejects on a non-zero exit, with `stderr`.
+ * A command still running after {@link CLI_TIMEOUT_MS} is SIGKILLed (and rejects), so a
+ * hung command fails its test instead of hanging it.
+ */
 export function tallyCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
+    timeout: CLI_TIMEOUT_MS,
+    killSignal: "SIGKILL",
   });
 }
 
@@ -73,7 +83,7 @@ export async function inProcessNode(
     logLevel: "error",
     ...opts,
   });
-  t.teardown(() => node.close());
+  t.teardown(() => within(node.close(), 60_000, `node ${node.id} to close`));
   return node;
 }
 
@@ -84,11 +94,17 @@ export interface NodeProcess {
   stderr(): string;
   /** Resolves with the exit code (or signal name). */
   readonly exited: Promise<number | string>;
-  /** Resolves when the node logged "node ready"; rejects if it exits first. */
+  /** Resolves when the node logged "node ready"; rejects if it exits first or takes too long. */
   readonly ready: Promise<void>;
 }
 
-/** Spawns `tally node` (via tsx); killed in teardown if still running. */
+/** How long a spawned node may take to log "node ready" (start-up includes its replay). */
+const NODE_READY_TIMEOUT_MS = 90_000;
+
+/**
+ * Spawns `tally node` (via tsx); killed in teardown if still running. `ready` rejects if the
+ * node exits first or is not ready within {@link NODE_READY_TIMEOUT_MS}.
+ */
 export function spawnNode(t: ExecutionContext, url: string, dataDir: string, args: string[] = []): NodeProcess {
   const proc = spawn(
     process.execPath,
@@ -116,13 +132,19 @@ export function spawnNode(t: ExecutionContext, url: string, dataDir: string, arg
     void exited.then((code) => reject(new Error(`node exited (${code}) before ready:\n${err.slice(-2000)}`)));
   });
   ready.catch(() => undefined);
+  const readyInTime = within(ready, NODE_READY_TIMEOUT_MS, `node ${args.join(" ")} to log "node ready"`).catch(
+    (e: unknown) => {
+      throw new Error(`${(e as Error).message}; its log:\n${err.slice(-2000)}`);
+    },
+  );
+  readyInTime.catch(() => undefined);
   t.teardown(async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill("SIGKILL");
-      await exited;
+      await within(exited, 10_000, `node pid ${proc.pid} to exit after SIGKILL`);
     }
   });
-  return { proc, stderr: () => err, exited, ready };
+  return { proc, stderr: () => err, exited, ready: readyInTime };
 }
 
 /** Node flags for cluster tests: fast heartbeats and checkpoints, so failover fits a test's time. */
@@ -160,6 +182,14 @@ export async function tallyCluster(
 }
 
 /**
+ * Longest one `clusterStatus` poll may take. It usually answers in well under a second,
+ * but on a busy machine single calls were seen never to settle (its one step without a
+ * deadline is the `kv.keys()` listing of the members bucket, which heartbeats keep
+ * writing to); the next poll starts afresh instead of using up the whole deadline.
+ */
+export const STATUS_ATTEMPT_MS = 10_000;
+
+/**
  * Waits until the leases give every shard an owner among `members`, each of them
  * holding ⌊P/N⌋ or ⌈P/N⌉, and every owner reports the shard as applied.
  */
@@ -176,7 +206,13 @@ export async function waitBalanced(nc: NatsConnection, members: string[], timeou
         counts.every((c) => c === lo || c === lo + 1)
       );
     },
-    { timeoutMs, intervalMs: 100, message: `shards balanced over ${members.join(",")}` },
+    {
+      timeoutMs,
+      intervalMs: 100,
+      // clusterStatus can hang (see STATUS_ATTEMPT_MS); a stuck call must not use up the deadline.
+      attemptTimeoutMs: STATUS_ATTEMPT_MS,
+      message: `shards balanced over ${members.join(",")}`,
+    },
   );
   await wait.catch((err: unknown) => {
     throw new Error(`${(err as Error).message}; owners last seen: ${JSON.stringify(last?.shards.map((s) => s.owner))}`);

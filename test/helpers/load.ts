@@ -1,81 +1,99 @@
 import { randomBytes } from "node:crypto";
 import type { ExecutionContext } from "ava";
-import type { JetStreamClient } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { DEFAULT_PERIODS, bucketIndex, bucketIso, type Period } from "@tally/core";
+import { DEFAULT_PERIODS, backoffMs, bucketIndex, bucketIso, sleep, type Period } from "@tally/core";
 import { tallyClient } from "@tally/client";
+import { backgroundLoop } from "./background.js";
 import { Truth } from "./truth.js";
 
 const DAY = 86_400_000;
 const BASE = Date.UTC(2026, 10, 18);
 const enc = new TextEncoder();
 
+/** Options of {@link startLoad}. */
+export interface LoadOptions {
+  /** Namespace of the counters. @default "load" */
+  ns?: string;
+  /** Number of counters, `k0…k<n-1>`. @default 48 */
+  counters?: number;
+  /** Publishers side by side, each waiting for its ack before the next. @default 16 */
+  concurrency?: number;
+  /** How long one event may be retried before the load fails. @default 60000 */
+  eventDeadlineMs?: number;
+}
+
 /**
  * A steady stream of acked publishes over `counters` counters (namespace `ns`),
  * each with its own Nats-Msg-Id and retried until acked, so an event whose ack
  * was lost (server killed mid-publish) still counts once. Only acked events go
- * into the ground truth.
+ * into the ground truth. It runs as a {@link backgroundLoop}: it ends on `stop()`,
+ * in the test's teardown, when `nc` closes, or at its deadline.
  */
-export class Load {
-  readonly truth = new Truth();
-  readonly #js: JetStreamClient;
-  readonly #ns: string;
-  readonly #counters: number;
-  readonly #run = randomBytes(4).toString("hex");
-  #next = 0;
-  #stopped = false;
-  #loops: Promise<void>[] = [];
-  /** Publishes that needed a retry (the event still counted once). */
-  retries = 0;
-
-  constructor(js: JetStreamClient, opts: { ns?: string; counters?: number } = {}) {
-    this.#js = js;
-    this.#ns = opts.ns ?? "load";
-    this.#counters = opts.counters ?? 48;
-  }
-
-  #acked = 0;
-
+export interface Load {
+  /** Ground truth: every acked event. */
+  readonly truth: Truth;
   /** Events acked so far. */
-  get acked(): number {
-    return this.#acked;
-  }
+  readonly acked: number;
+  /** Publishes that needed a retry (the event still counted once). */
+  readonly retries: number;
+  /**
+   * Stops publishing; resolves once every event in flight is acked (an event is never
+   * abandoned between a lost ack and its retry, or the ground truth would miss a counted
+   * event). Rejects if an event could not be acked within its deadline.
+   */
+  stop(): Promise<void>;
+}
 
-  /** Starts `concurrency` publishers, each waiting for its ack before the next. */
-  start(concurrency = 16): this {
-    for (let i = 0; i < concurrency; i++) this.#loops.push(this.#loop());
-    return this;
-  }
+/** Starts a {@link Load} on `nc`; stopped in `t.teardown` at the latest. */
+export function startLoad(t: ExecutionContext, nc: NatsConnection, opts: LoadOptions = {}): Load {
+  const ns = opts.ns ?? "load";
+  const counters = opts.counters ?? 48;
+  const eventDeadlineMs = opts.eventDeadlineMs ?? 60_000;
+  const js = jetstream(nc);
+  const run = randomBytes(4).toString("hex");
+  const truth = new Truth();
+  let next = 0;
+  let acked = 0;
+  let retries = 0;
 
-  async #loop(): Promise<void> {
-    while (!this.#stopped) {
-      const k = this.#next++;
-      const name = `k${k % this.#counters}`;
-      const delta = (k % 7) + 1;
-      const ts = BASE + (k % 3) * DAY + ((k * 7919) % DAY);
-      const body = enc.encode(JSON.stringify({ delta, ts }));
-      const msgID = `${this.#run}-${k}`;
-      const deadline = Date.now() + 60_000;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const ack = await this.#js.publish(`count.${this.#ns}.${name}`, body, { msgID, timeout: 2000 });
-          this.truth.add(this.#ns, name, delta, ts, DEFAULT_PERIODS, ack.seq);
-          this.#acked++;
-          break;
-        } catch (err) {
-          if (Date.now() > deadline) throw err;
-          this.retries++;
-          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+  const publishOne = async (): Promise<void> => {
+    const k = next++;
+    const name = `k${k % counters}`;
+    const delta = (k % 7) + 1;
+    const ts = BASE + (k % 3) * DAY + ((k * 7919) % DAY);
+    const body = enc.encode(JSON.stringify({ delta, ts }));
+    const msgID = `${run}-${k}`;
+    const deadline = performance.now() + eventDeadlineMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const ack = await js.publish(`count.${ns}.${name}`, body, { msgID, timeout: 2000 });
+        truth.add(ns, name, delta, ts, DEFAULT_PERIODS, ack.seq);
+        acked++;
+        return;
+      } catch (err) {
+        // A closed connection is the end of the test: nothing to wait for any more.
+        if (nc.isClosed()) throw new Error(`load ${ns}: connection closed with event ${msgID} unacked`, { cause: err });
+        if (performance.now() > deadline) {
+          throw new Error(`load ${ns}: event ${msgID} not acked within ${eventDeadlineMs} ms`, { cause: err });
         }
+        retries++;
+        await sleep(backoffMs(attempt, { baseMs: 50, maxMs: 1000 }));
       }
     }
-  }
+  };
 
-  /** Stops publishing; resolves once every publish in flight is acked. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await Promise.all(this.#loops);
-  }
+  const loop = backgroundLoop(t, { name: `load ${ns}`, nc, concurrency: opts.concurrency ?? 16 }, publishOne);
+  return {
+    truth,
+    get acked() {
+      return acked;
+    },
+    get retries() {
+      return retries;
+    },
+    stop: () => loop.stop(),
+  };
 }
 
 /** Every counter's all-time value and each of its day buckets equals the ground truth. */

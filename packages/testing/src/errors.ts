@@ -1,3 +1,5 @@
+import { TallyError, type TallyErrorOptions } from "@tally/core";
+
 /**
  * Stable codes carried by {@link TestingError}; tests and callers branch on these, never on
  * the message text.
@@ -20,20 +22,28 @@ export const TestingErrorCode = {
 /** Union of the values of {@link TestingErrorCode}. */
 export type TestingErrorCode = (typeof TestingErrorCode)[keyof typeof TestingErrorCode];
 
+/** Options of the {@link TestingError} constructor. */
+export interface TestingErrorOptions extends TallyErrorOptions {
+  /** Log file of the nats-server involved, when there is one. */
+  logFile?: string;
+}
+
 /**
- * The one error class of `@tally/testing`: a stable `code`, a message that says what to do,
- * and the underlying `cause` when there is one.
+ * The one error class of `@tally/testing`, a {@link TallyError} like every error of the
+ * project: a stable `code`, a message that says what to do, and the underlying `cause`
+ * when there is one.
+ *
+ * @example
+ * if (err instanceof TallyError && err.code === TestingErrorCode.WaitTimeout) { … }
  */
-export class TestingError extends Error {
-  override readonly name = "TestingError";
-  /** Stable machine-readable code. */
-  readonly code: TestingErrorCode;
+export class TestingError extends TallyError {
+  declare readonly code: TestingErrorCode;
   /** Log file of the nats-server involved, when there is one. */
   readonly logFile: string | undefined;
 
-  constructor(code: TestingErrorCode, message: string, options: { cause?: unknown; logFile?: string } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+  constructor(code: TestingErrorCode, message: string, options: TestingErrorOptions = {}) {
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "TestingError";
     this.logFile = options.logFile;
   }
 }

@@ -10,6 +10,7 @@ export { tempDir } from "./temp-dir.js";
 export { waitFor } from "./wait-for.js";
 export { trackProcess } from "./process-registry.js";
 
+export type { TestingErrorOptions } from "./errors.js";
 export type { TempDir } from "./temp-dir.js";
 export type { ClusterOptions, NatsCluster, NatsServer, ServerOptions } from "./types.js";
 export type { WaitForOptions } from "./wait-for.js";

@@ -8,14 +8,23 @@ export interface WaitForOptions {
   intervalMs?: number;
   /** What was awaited; leads the timeout error's message. @default "condition" */
   message?: string;
+  /**
+   * Longest one attempt may take: an attempt still pending after this long is abandoned
+   * (counted as "not yet", and named in the timeout error) and the next one starts. For
+   * checks that can hang on a busy machine (a request whose reply never comes), so one
+   * stuck attempt does not use up the whole deadline.
+   * @default timeoutMs (an attempt may take until the deadline)
+   */
+  attemptTimeoutMs?: number;
 }
 
 /**
  * Polls `fn` until it returns (or resolves to) a truthy value, and resolves to that value.
  * A throw or rejection counts as "not yet": it is remembered and polling goes on. At the
  * deadline it rejects with a {@link TestingError} (`WAIT_TIMEOUT`) whose message holds
- * `message` and the last error (also set as `cause`). An attempt that hangs is abandoned at
- * the deadline, so `waitFor` itself never outlives `timeoutMs` by more than a tick.
+ * `message` and the last error (also set as `cause`). An attempt that hangs is abandoned
+ * after `attemptTimeoutMs` (and at the latest at the deadline), so `waitFor` itself never
+ * outlives `timeoutMs` by more than a tick.
  *
  * Assertion-style checks should `return true` at their end.
  *
@@ -26,10 +35,17 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions 
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const intervalMs = opts.intervalMs ?? 50;
   const what = opts.message ?? "condition";
+  const attemptTimeoutMs = opts.attemptTimeoutMs ?? timeoutMs;
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
     throw new TestingError(
       TestingErrorCode.BadOption,
       `waitFor: timeoutMs must be a finite number >= 0, got ${timeoutMs}`,
+    );
+  }
+  if (!Number.isFinite(attemptTimeoutMs) || attemptTimeoutMs <= 0) {
+    throw new TestingError(
+      TestingErrorCode.BadOption,
+      `waitFor: attemptTimeoutMs must be a finite number > 0, got ${attemptTimeoutMs}; leave it out to let an attempt run until the deadline`,
     );
   }
   if (!Number.isFinite(intervalMs) || intervalMs < 0) {
@@ -42,11 +58,13 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions 
   const deadline = Date.now() + timeoutMs;
   let last: { kind: "falsy" } | { kind: "hung" } | { kind: "error"; error: unknown };
   let attempts = 0;
+  let hung = 0;
   for (;;) {
     attempts++;
     try {
-      const outcome = await raceDeadline(Promise.resolve().then(fn), deadline - Date.now());
+      const outcome = await raceDeadline(Promise.resolve().then(fn), Math.min(deadline - Date.now(), attemptTimeoutMs));
       if (outcome.done && outcome.value) return outcome.value as NonNullable<T>;
+      if (!outcome.done) hung++;
       last = outcome.done ? { kind: "falsy" } : { kind: "hung" };
     } catch (error) {
       last = { kind: "error", error };
@@ -57,11 +75,12 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions 
         last.kind === "error"
           ? `last error: ${describe(last.error)}`
           : last.kind === "hung"
-            ? "last attempt did not settle before the deadline"
+            ? "last attempt did not settle in time"
             : "last attempt returned a falsy value";
+      const stuck = hung > 0 ? `; ${hung} attempts abandoned after ${attemptTimeoutMs} ms` : "";
       throw new TestingError(
         TestingErrorCode.WaitTimeout,
-        `Timed out waiting for ${what} after ${timeoutMs} ms (${attempts} attempts); ${detail}`,
+        `Timed out waiting for ${what} after ${timeoutMs} ms (${attempts} attempts); ${detail}${stuck}`,
         { cause: last.kind === "error" ? last.error : undefined },
       );
     }
