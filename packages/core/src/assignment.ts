@@ -61,11 +61,15 @@ export function balanceShards(
     if (list) list.push(s);
     else pool.push(s);
   }
-  // Quotas: the members holding most get the ⌈P/N⌉ seats, so fewer shards move.
+  // Quotas: members already holding ⌈P/N⌉ or more get the ⌈P/N⌉ seats, so fewer shards
+  // move. Holdings are capped at ⌈P/N⌉ before comparing: while over-full members hand
+  // shards off one by one, their order must not change from round to round, or a seat
+  // flips between them and each gives up one shard too many (then takes one back).
   const base = Math.floor(shards / live.length);
   let extra = shards % live.length;
+  const seat = (m: string) => Math.min(owned.get(m)!.length, base + 1);
   const quota = new Map<string, number>();
-  for (const m of [...live].sort((a, b) => owned.get(b)!.length - owned.get(a)!.length || (a < b ? -1 : 1))) {
+  for (const m of [...live].sort((a, b) => seat(b) - seat(a) || (a < b ? -1 : 1))) {
     quota.set(m, base + (extra > 0 ? 1 : 0));
     if (extra > 0) extra--;
   }

@@ -194,3 +194,73 @@ test("plan - min members: nothing is taken until enough members are live or the 
   t.deepEqual(planShards({ ...held, releasing: first.slice(1) }).release.length, 1);
   t.false(planShards({ ...held, releasing: first.slice(1) }).release.includes(first[1]!));
 });
+
+/**
+ * Like {@link simulate}, but as a real cluster runs: members plan one at a time in an
+ * order that changes every round, each passing the shards it is still handing off, and
+ * a hand-off takes 1 to 3 rounds to free its lease (drawn by `delay`).
+ */
+function simulateSlowHandoffs(
+  shards: number,
+  live: string[],
+  start: (string | undefined)[],
+  maxMoving: number,
+  delay: (i: number) => number,
+) {
+  const holders = [...start];
+  const freeAt = new Map<number, number>(); // shard → round its lease frees
+  const taken: { shard: number; by: string }[] = [];
+  let handoffs = 0;
+  for (let round = 0; round < 1000; round++) {
+    for (const [s, r] of freeAt) {
+      if (r <= round) {
+        holders[s] = undefined;
+        freeAt.delete(s);
+      }
+    }
+    let acted = false;
+    const order = live.map((m, i) => live[(i + round) % live.length]!);
+    for (const self of order) {
+      const releasing = [...freeAt.keys()].filter((s) => holders[s] === self);
+      const plan = planShards({ shards, self, live, holders, releasing, maxMoving, minMembers: 1, formed: true });
+      for (const s of plan.acquire) {
+        if (holders[s] === undefined) {
+          holders[s] = self;
+          taken.push({ shard: s, by: self });
+          acted = true;
+        }
+      }
+      for (const s of plan.release) {
+        freeAt.set(s, round + delay(handoffs++));
+        acted = true;
+      }
+    }
+    if (!acted && freeAt.size === 0) return { holders, handoffs, taken };
+  }
+  throw new Error("plans did not converge");
+}
+
+test("plan - a join with slow, interleaved hand-offs: only the joiner gains, ⌈P/(N+1)⌉ moves at most", (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(
+        fc.constantFrom(16, 64),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 64, maxLength: 64 }),
+        (p, n, delays) => {
+          const start = simulate(p, members(n), new Array<string | undefined>(p).fill(undefined), p).holders;
+          const live = members(n + 1);
+          const joiner = `node-${n + 1}`;
+          const r = simulateSlowHandoffs(p, live, start, Math.floor(p / 4), (i) => delays[i % delays.length]!);
+          const counts = live.map((m) => r.holders.filter((h) => h === m).length);
+          return (
+            r.handoffs <= Math.ceil(p / (n + 1)) &&
+            r.taken.every((x) => x.by === joiner) &&
+            Math.max(...counts) - Math.min(...counts) <= 1
+          );
+        },
+      ),
+      { numRuns: 200 },
+    ),
+  );
+});
