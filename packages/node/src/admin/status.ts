@@ -1,7 +1,8 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { readClusterConfig, type ClusterConfig } from "./cluster-config.js";
 import { openKv } from "../nats/buckets.js";
+import { NODE_DEFAULTS } from "../options.js";
 import type { MemberInfo } from "../cluster/membership.js";
 import { EVENTS_STREAM, LEASES_BUCKET, MEMBERS_BUCKET, shardKey } from "../names.js";
 import { nextShardEventSeq } from "../nats/stream-lookup.js";
@@ -53,10 +54,10 @@ export async function clusterStatus(
   const jsm = await jetstreamManager(nc);
   const last = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
   const [membersKv, leasesKv] = await Promise.all([openKv(nc, MEMBERS_BUCKET), openKv(nc, LEASES_BUCKET)]);
-  const timeout = opts.memberTimeoutMs ?? 5000;
+  const timeout = opts.memberTimeoutMs ?? NODE_DEFAULTS.memberTimeoutMs;
   const members: MemberStatus[] = [];
   const applied = new Map<number, { node: string; seq: number }>();
-  for await (const key of await membersKv.keys()) {
+  for (const key of await memberKeys(jsm)) {
     const e = await membersKv.get(key);
     if (!e || e.operation !== "PUT") continue;
     const info = e.json<MemberInfo>();
@@ -87,4 +88,16 @@ export async function clusterStatus(
     }),
   );
   return { config, streamLastSeq: last, members, shards };
+}
+
+/**
+ * Keys in the members bucket, from one stream-info request (subjects with messages).
+ * `kv.keys()` is avoided: it ends only when its consumer reports nothing pending or
+ * goes idle for 5 s, and members write heartbeats all the time, so on a loaded server
+ * it could run for a minute.
+ */
+async function memberKeys(jsm: JetStreamManager): Promise<string[]> {
+  const prefix = `$KV.${MEMBERS_BUCKET}.`;
+  const info = await jsm.streams.info(`KV_${MEMBERS_BUCKET}`, { subjects_filter: `${prefix}>` });
+  return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
 }

@@ -81,7 +81,7 @@ export class ShardActor {
     this.#consumer = new ShardConsumer(shard, ctx.js, ctx.pullBatch, ctx.log, {
       nextSeq: () => this.#progress.confirmedSeq + 1,
       handle: (m) => this.#process(m),
-      active: () => this.#status === "running",
+      active: () => this.#status === "running" && !ctx.nc.isClosed(),
     });
     this.#reads = new ShardReads(shard, ctx, lease, this.#counts, this.#progress, {
       notServing: () => (this.takingReads ? undefined : this.#status),
@@ -201,6 +201,9 @@ export class ShardActor {
     // is held they get a retryable NOT_READY, so none waits out a client timeout.
     this.#reads.refuseWaiting();
     this.#progress.wake();
+    // Without a valid lease (dropped, lost, fenced) this node must not even take reads:
+    // a read it takes and cannot answer would go unanswered if no one else holds the shard.
+    if (!this.lease.valid()) this.#reads.unsubscribe();
     try {
       if (!wasActive) return;
       await this.#consumer.stop();

@@ -10,7 +10,7 @@ export interface ShardConsumerHooks {
   nextSeq(): number;
   /** Handles one event; a promise when it must be awaited before the next (a dead letter). */
   handle(m: JsMsg): Promise<void> | undefined;
-  /** False once the shard stops: the loop ends and is not reopened. */
+  /** False once the shard stops or the connection has closed: the loop ends and is not reopened. */
   active(): boolean;
 }
 
@@ -74,7 +74,9 @@ export class ShardConsumer {
 
   async #supervise(): Promise<void> {
     for (let attempt = 0; this.#hooks.active(); attempt++) {
+      // Each consumer is iterated once: a stopped one is dropped, never read again.
       if (this.#messages) await this.#run(this.#messages);
+      this.#messages = undefined;
       if (!this.#hooks.active()) return;
       this.healthy = false;
       this.#log.error({ shard: this.#shard, attempt }, "shard consumer stopped; reopening it");
@@ -85,9 +87,11 @@ export class ShardConsumer {
         this.healthy = true;
         attempt = -1;
       } catch (err) {
-        this.#log.error({ err, shard: this.#shard }, "reopening the shard consumer failed");
+        if (this.#hooks.active()) this.#log.error({ err, shard: this.#shard }, "reopening the shard consumer failed");
       }
     }
+    // Stopped while a consumer was being opened: stop that one too.
+    this.#messages?.stop();
   }
 
   async #run(messages: ConsumerMessages): Promise<void> {

@@ -102,7 +102,7 @@ export class ShardReads {
       // Fenced: the lease may be someone else's now, and they answer this read.
       // Stop taking reads at once (the node drops the shard on its next round).
       this.#ctx.metrics.reads.inc({ outcome: "fenced" });
-      this.#sub?.unsubscribe();
+      this.unsubscribe();
       return;
     }
     let read: ShardRead;
@@ -128,6 +128,12 @@ export class ShardReads {
     this.#waiters.drain((w) =>
       this.#fail(w.msg, new RequestError("SHARD_NOT_OWNED", `shard ${this.#shard} is moving to another node; retry`)),
     );
+  }
+
+  /** Stops taking reads at once, without answering those on their way (the lease is gone). */
+  unsubscribe(): void {
+    this.#sub?.unsubscribe();
+    this.#sub = undefined;
   }
 
   /** Unsubscribes, answering the reads already received first; done before the lease is released. */
