@@ -82,14 +82,28 @@ function makeCluster(list: NatsServer[]): NatsCluster {
   };
 }
 
-/** True once every server names the same meta leader; throws a description otherwise. */
+/**
+ * True once every server names the same meta leader and counts every peer in its meta
+ * group (a loaded server can agree on the leader before it has heard of every peer);
+ * throws a description otherwise.
+ */
 async function metaLeaderAgreed(servers: readonly NatsServer[]): Promise<boolean> {
-  const leaders = await Promise.all(
-    servers.map(async (s) => field(field(await getJson(`${s.monitorUrl}/jsz`), "meta_cluster"), "leader")),
+  const metas = await Promise.all(
+    servers.map(async (s) => field(await getJson(`${s.monitorUrl}/jsz`), "meta_cluster")),
   );
+  const leaders = metas.map((m) => field(m, "leader"));
+  const sizes = metas.map((m) => field(m, "cluster_size"));
   const distinct = new Set(leaders);
-  if (distinct.size === 1 && typeof leaders[0] === "string" && leaders[0] !== "") return true;
-  throw new Error(`meta leaders per server: ${leaders.map((l, i) => `n${i + 1}=${String(l ?? "none")}`).join(", ")}`);
+  if (
+    distinct.size === 1 &&
+    typeof leaders[0] === "string" &&
+    leaders[0] !== "" &&
+    sizes.every((n) => n === servers.length)
+  )
+    return true;
+  throw new Error(
+    `meta leader and group size per server: ${leaders.map((l, i) => `n${i + 1}=${String(l ?? "none")}/${String(sizes[i] ?? "?")}`).join(", ")}`,
+  );
 }
 
 /** True once every server has a route to each other one. */

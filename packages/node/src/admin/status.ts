@@ -56,7 +56,8 @@ export async function clusterStatus(
   const [membersKv, leasesKv] = await Promise.all([openKv(nc, MEMBERS_BUCKET), openKv(nc, LEASES_BUCKET)]);
   const timeout = opts.memberTimeoutMs ?? NODE_DEFAULTS.memberTimeoutMs;
   const members: MemberStatus[] = [];
-  const applied = new Map<number, { node: string; seq: number }>();
+  // Per shard, what each member reports (a stopped member's last heartbeat may still name it).
+  const reported = new Map<number, Map<string, number>>();
   for (const key of await memberKeys(jsm)) {
     const e = await membersKv.get(key);
     if (!e || e.operation !== "PUT") continue;
@@ -71,7 +72,11 @@ export async function clusterStatus(
       live: age < timeout,
       shards: shards.length,
     });
-    for (const [s, seq] of shards) applied.set(Number(s), { node: info.id, seq });
+    for (const [s, seq] of shards) {
+      const bySeq = reported.get(Number(s)) ?? new Map<string, number>();
+      bySeq.set(info.id, seq);
+      reported.set(Number(s), bySeq);
+    }
   }
   members.sort((a, b) => (a.id < b.id ? -1 : 1));
   const shards: ShardStatus[] = await Promise.all(
@@ -79,8 +84,7 @@ export async function clusterStatus(
       const e = await leasesKv.get(shardKey(s));
       const lease = e?.operation === "PUT" ? e.json<{ owner: string; epoch?: number }>() : undefined;
       const owner = lease?.owner;
-      const a = applied.get(s);
-      const seq = a && a.node === owner ? a.seq : undefined;
+      const seq = owner === undefined ? undefined : reported.get(s)?.get(owner);
       let lag: number | undefined;
       if (seq !== undefined)
         lag = seq >= last || (await nextShardEventSeq(nc, s, seq + 1)) === undefined ? 0 : last - seq;

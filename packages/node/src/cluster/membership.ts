@@ -70,10 +70,6 @@ export class Membership {
     return m;
   }
 
-  get id(): string {
-    return this.#opts.id;
-  }
-
   /** Ids of the live members, sorted; this node is always one of them. */
   live(): string[] {
     const now = performance.now();
