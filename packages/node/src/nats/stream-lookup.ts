@@ -2,6 +2,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { shardEventFilter } from "@tally/core";
 import { EVENTS_STREAM } from "../names.js";
 
+/** JetStream's error code for "no message found" (`JSNoMessageFoundErr`). */
+const NO_MESSAGE_FOUND = 10037;
+
 /** A message read straight from a stream. */
 export interface StreamMessage {
   seq: number;
@@ -25,13 +28,16 @@ export async function nextStreamMessage(
   });
   const r = reply.json<{
     message?: { seq: number; subject: string; data?: string };
-    error?: { code: number; description: string };
+    error?: { code: number; err_code?: number; description: string };
   }>();
   if (r.message) {
     const { seq: s, subject: subj, data } = r.message;
     return { seq: s, subject: subj, data: data ? new Uint8Array(Buffer.from(data, "base64")) : new Uint8Array(0) };
   }
-  if (r.error?.code === 404) return undefined;
+  // Only "no message found" means there is none; a 404 for a stream not (yet) loaded,
+  // e.g. while a server restarts, must not be taken for "this shard has no more events".
+  if (r.error?.code === 404 && (r.error.err_code === undefined || r.error.err_code === NO_MESSAGE_FOUND))
+    return undefined;
   throw new Error(`stream ${stream} message lookup failed: ${r.error?.description ?? "unexpected reply"}`);
 }
 

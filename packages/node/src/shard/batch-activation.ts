@@ -45,6 +45,9 @@ export async function activateShards(
   const active = batch.filter((a) => ctx.stillHeld(a));
   const replayedEvents = await replayBatch(active, last, ctx, replays);
   phase("replayed");
+  // A node stopping cut the replay short: the shards never reached `last`, so they
+  // must not consume from there (they are closed with what they really applied).
+  if (!ctx.live()) return { active: [], replayedEvents };
   await Promise.all(active.map((a) => a.consume(last)));
   return { active, replayedEvents };
 }
@@ -85,7 +88,8 @@ async function replayBatch(
       const shard = storedEventShard(m.subject);
       const pending = shard === undefined ? undefined : byShard.get(shard)?.replay(m);
       if (pending) await pending;
-      if (m.seq >= to || m.info.pending === 0 || !ctx.live()) {
+      if (!ctx.live()) break;
+      if (m.seq >= to || m.info.pending === 0) {
         reached = to; // pending 0: nothing of the stream up to `to` is left
         break;
       }

@@ -123,8 +123,13 @@ export class ShardActor {
     return this.#process(m);
   }
 
-  /** Ends the replay (every event of the shard up to `replayedTo` seen), then consumes and serves. */
+  /**
+   * Ends the replay (every event of the shard up to `replayedTo` seen), then consumes and
+   * serves. Only a replaying actor moves on: one that started closing skipped the events
+   * of the replay, and must never claim them (its snapshots would then be ahead of its counts).
+   */
   async consume(replayedTo: number): Promise<void> {
+    if (this.#status !== "replaying") return;
     this.#progress.caughtUp(replayedTo);
     await this.#consumer.open();
     if (this.#status !== "replaying") {
@@ -172,13 +177,18 @@ export class ShardActor {
     this.#reads.release();
   }
 
-  /** Writes changed counts and the confirmed sequence to LevelDB in one batch. */
+  /**
+   * Writes changed counts and the confirmed sequence to LevelDB in one batch. Only while
+   * serving: a closing actor writes its own final snapshot, and nothing after it.
+   */
   snapshot(): Promise<void> {
+    if (!this.takingReads) return Promise.resolve();
     return this.#persistence.snapshot(this.#progress.confirmedSeq);
   }
 
-  /** Writes the whole state to the shared checkpoint, if the lease is held and it changed. */
+  /** Writes the whole state to the shared checkpoint, if serving, the lease is held and it changed. */
   checkpoint(): Promise<void> {
+    if (!this.takingReads) return Promise.resolve();
     return this.#persistence.checkpoint(this.#progress.confirmedSeq, this.lease);
   }
 
