@@ -36,9 +36,10 @@ export class CatchUpProbe {
   readonly #log: Logger;
   readonly #hooks: CatchUpProbeHooks;
   #probing = false;
-  /** Processed sequence last seen, and since when (stall detection). */
+  /** Processed sequence last seen while events waited, since when, and when last looked at (stall detection). */
   #stallSeq = -1;
   #stallSince = 0;
+  #stallSeenAt = -Infinity;
 
   constructor(
     shard: number,
@@ -60,7 +61,6 @@ export class CatchUpProbe {
   kick(): void {
     if (this.#probing || !this.#hooks.running()) return;
     this.#probing = true;
-    this.#stallSeq = -1; // stall time counts from this probe on, not from an idle spell before it
     this.#loop()
       .catch((err: unknown) => this.#log.warn({ err, shard: this.#shard }, "catch-up probe failed"))
       .finally(() => {
@@ -74,11 +74,17 @@ export class CatchUpProbe {
     for (let need = this.#hooks.minNeed(); need !== undefined && this.#hooks.running(); need = this.#hooks.minNeed()) {
       const last = (await this.#jsm.streams.info(EVENTS_STREAM)).state.last_seq;
       const next = await nextShardEventSeq(this.#nc, this.#shard, p.confirmedSeq + 1);
-      if (p.processedSeq !== this.#stallSeq) {
+      // Stall time runs while events of this shard wait and nothing is processed, across
+      // probes: reads that time out and are retried leave short gaps between probes, and
+      // restarting the clock in each gap would never let it reach STALL_MS. An idle spell
+      // (nothing waiting, or no probe for a while) starts it afresh.
+      const now = performance.now();
+      if (next === undefined || p.processedSeq !== this.#stallSeq || now - this.#stallSeenAt > STALL_MS) {
         this.#stallSeq = p.processedSeq;
-        this.#stallSince = performance.now();
+        this.#stallSince = now;
       }
-      if (next !== undefined && performance.now() - this.#stallSince > STALL_MS) {
+      this.#stallSeenAt = now;
+      if (next !== undefined && now - this.#stallSince > STALL_MS) {
         // The stream holds events this shard has not seen, and its consumer has
         // delivered nothing for a while: recreate it.
         this.#log.warn({ shard: this.#shard, at: p.processedSeq, next }, "shard consumer stalled; recreating it");
