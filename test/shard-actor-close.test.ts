@@ -5,12 +5,12 @@ import { pino } from "pino";
 import { DEFAULT_PERIODS, shardOf } from "@tally/core";
 import { initCluster, natsMappings } from "@tally/node";
 import { startServer, tempDir } from "@tally/testing";
-import { Lease } from "../src/cluster/leases.js";
-import { createMetrics } from "../src/http/metrics.js";
-import { EVENTS_STREAM } from "../src/names.js";
-import { ShardActor } from "../src/shard/shard-actor.js";
-import { Checkpoints } from "../src/storage/checkpoints.js";
-import { SnapshotStore } from "../src/storage/snapshot-store.js";
+import { Lease } from "../packages/node/src/cluster/leases.js";
+import { createMetrics } from "../packages/node/src/http/metrics.js";
+import { EVENTS_STREAM } from "../packages/node/src/names.js";
+import { ShardActor } from "../packages/node/src/shard/shard-actor.js";
+import { Checkpoints } from "../packages/node/src/storage/checkpoints.js";
+import { SnapshotStore } from "../packages/node/src/storage/snapshot-store.js";
 
 const SHARDS = 4;
 

@@ -2,7 +2,7 @@ import test from "ava";
 import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { startServer, waitFor, type NatsServer } from "@tally/testing";
-import { ClientError, RETRYABLE_CODES, tallyClient } from "../src/index.js";
+import { ClientError, RETRYABLE_CODES, tallyClient } from "@tally/client";
 
 // A real nats-server, no Tally node: a plain stream stores the events and a plain
 // subscription plays the node's part in reads, so each test sets the replies it needs.

@@ -2,7 +2,7 @@ import test from "ava";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { startServer } from "@tally/testing";
-import { printableSubject, rawSubject } from "../src/shard/stored-event.js";
+import { printableSubject, rawSubject } from "../packages/node/src/shard/stored-event.js";
 
 // The node refuses subjects that are not UTF-8 by looking at the bytes nats.js received.
 // Those sit in nats.js internals: if an upgrade moves them, this test says so.

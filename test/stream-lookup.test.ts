@@ -2,7 +2,7 @@ import test from "ava";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { startServer } from "@tally/testing";
-import { nextStreamMessage } from "../src/nats/stream-lookup.js";
+import { nextStreamMessage } from "../packages/node/src/nats/stream-lookup.js";
 
 // The catch-up probe reads "no next event" as "caught up": only the server's "no message
 // found" may mean that, never a stream that is missing (or not loaded yet).
