@@ -1,12 +1,13 @@
 import test from "ava";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { pino } from "pino";
-import { DEFAULT_PERIODS, bucketIndex, bucketIso } from "@tally/core";
+import { DEFAULT_PERIODS, bucketIndex, bucketIso, shardOf } from "@tally/core";
 import { tallyClient } from "@tally/client";
 import { startNode, type TallyNode } from "@tally/node";
 import { tempDir, waitFor } from "@tally/testing";
 import { tallyCluster } from "./helpers/cluster.js";
 import { Truth } from "./helpers/truth.js";
+import { within } from "./helpers/deadline.js";
 
 const DAY = 86_400_000;
 const BASE = Date.UTC(2026, 10, 18);
@@ -58,12 +59,12 @@ test("lifecycle - a node closed in the middle of a hand-off finishes it: no snap
     logger: logA,
     ...FAST,
   }));
-  t.teardown(() => a.close());
+  t.teardown(() => within(a.close(), 30_000, "node a to close"));
   await publish(3000, 0);
 
   // B joins: A must hand shards over, and is closed while the first hand-off runs.
   const b = await startNode({ connection: { servers: url }, dataDir: dirB.path, id: "b", logLevel: "error", ...FAST });
-  t.teardown(() => b.close());
+  t.teardown(() => within(b.close(), 30_000, "node b to close"));
   await waitFor(() => closingA !== undefined, { timeoutMs: 60_000, message: "node A to start handing a shard to B" });
   await closingA;
   t.is(a.status, "closed");
@@ -94,9 +95,34 @@ test("lifecycle - a node closed in the middle of a hand-off finishes it: no snap
     logLevel: "error",
     ...FAST,
   });
-  t.teardown(() => again.close());
+  t.teardown(() => within(again.close(), 30_000, "node again to close"));
   for (const counter of truth.counters) {
     const name = counter.slice("life.".length);
     t.is((await client.get("life", name, { minSeq: truth.lastSeq })).value, truth.value("life", name, "all"), counter);
   }
+});
+
+test("lifecycle - a node stops while a shard's replay retries a dead letter that cannot be written", async (t) => {
+  const { nc, url } = await tallyCluster(t, { shards: 4 });
+  const js = jetstream(nc);
+  const dirA = await tempDir("tally-life-dlq-a-");
+  const dirB = await tempDir("tally-life-dlq-b-");
+  t.teardown(() => dirA.remove());
+  t.teardown(() => dirB.remove());
+  const a = await startNode({ connection: { servers: url }, dataDir: dirA.path, id: "a", logLevel: "fatal", ...FAST });
+  t.teardown(() => within(a.close(), 30_000, "node a to close"));
+  await a.checkpoint();
+  // Without the dead-letter stream, recording an invalid event is retried until it is stored.
+  await (await jetstreamManager(nc)).streams.delete("TALLY_DLQ");
+  for (let s = 0; s < 4; s++) {
+    const name = Array.from({ length: 200 }, (_, i) => `k${i}`).find((n) => shardOf("dlq", n, 4) === s)!;
+    await js.publish(`count.dlq.${name}`, "not-a-number");
+  }
+  // B takes half the shards; their replay reaches an invalid event and keeps retrying it.
+  const b = await startNode({ connection: { servers: url }, dataDir: dirB.path, id: "b", logLevel: "fatal", ...FAST });
+  t.teardown(() => within(b.close(), 30_000, "node b to close"));
+  await waitFor(() => a.stats().length === 2, { timeoutMs: 30_000, message: "A handed two shards to B" });
+  // B's stop must not be held up by a dead letter its replay cannot write.
+  await within(b.close(), 30_000, "node B to close while its replay retries a dead letter");
+  t.is(b.status, "closed");
 });

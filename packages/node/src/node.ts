@@ -151,6 +151,8 @@ class Node implements TallyNode {
   readonly #planner: ShardPlanner;
   readonly #subs: Subscription[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
+  /** Lease renewals run until the last shard is closed, so a stop stays graceful. */
+  #renewTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   readonly #closed = deferred();
 
@@ -239,7 +241,7 @@ class Node implements TallyNode {
     every(opts.checkpointIntervalMs, () => {
       for (const a of owned.serving()) a.checkpoint().catch(() => undefined);
     });
-    every(leases.renewEveryMs, () => owned.renewAll());
+    this.#renewTimer = setInterval(() => owned.renewAll(), leases.renewEveryMs);
     every(Math.min(500, opts.heartbeatMs), () => this.#planner.schedule());
     this.#status = "joining";
     // The first round: what this node takes now is replayed before it reports ready.
@@ -288,9 +290,11 @@ class Node implements TallyNode {
 
   /**
    * Stops in an order that never closes a part under work still using it: no new
-   * rounds; activations in flight end (their replays are stopped); every shard is
-   * handed off and every hand-off or drop already running is awaited; only then are
-   * membership, leases, HTTP, LevelDB and the connection closed.
+   * rounds; replays in flight are stopped and every shard is handed off at once (a
+   * replaying shard then skips the rest of its replay, so no activation can hold the
+   * stop up); the round and activations in flight, and every hand-off or drop already
+   * running, are awaited; leases are renewed until then; only then are membership,
+   * leases, HTTP, LevelDB and the connection closed.
    */
   async #close(): Promise<void> {
     const { nc, log, owned, membership, leases, http, store } = this.#p;
@@ -298,13 +302,16 @@ class Node implements TallyNode {
     for (const t of this.#timers) clearInterval(t);
     for (const s of this.#subs) s.unsubscribe();
     try {
-      await this.#planner.settle();
+      this.#planner.stopReplays();
       const actors = owned.all();
-      const failed = await owned.closeAll();
+      const closing = owned.closeAll();
+      await this.#planner.settle();
+      const failed = await closing;
       if (failed.length > 0)
         log.error({ err: failed[0], failed: failed.length }, "final snapshot failed for some shards");
       else log.info({ shards: actors.map((a) => [a.shard, a.stats().snapshotSeq]) }, "final snapshot written");
     } finally {
+      clearInterval(this.#renewTimer);
       await membership.stop(!nc.isClosed()).catch(() => undefined);
       leases.stop();
       await http?.close();

@@ -48,8 +48,16 @@ export class Lease {
     return this.#lost ? -1 : this.#validUntil - performance.now();
   }
 
+  /**
+   * A renewal came back. If the lease lapsed while it was on its way, the holder may
+   * already have stopped serving (a read seen then was fenced), so it is never revived.
+   */
   renewed(revision: number, sentAt: number, validForMs: number): void {
     this.#revision = revision;
+    if (performance.now() >= this.#validUntil) {
+      this.#lost = true;
+      return;
+    }
     this.#validUntil = sentAt + validForMs;
   }
 
@@ -182,7 +190,7 @@ export class LeaseTable {
         lease.revision,
       );
       lease.renewed(rev, sentAt, this.validForMs);
-      return "renewed";
+      return lease.valid() ? "renewed" : "lost";
     } catch (err) {
       if (isWrongLastSequence(err)) {
         lease.lose();

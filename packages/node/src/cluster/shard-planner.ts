@@ -38,6 +38,8 @@ export class ShardPlanner {
   /** Batch replays in flight, so a stopping node can end them. */
   readonly replays = new Set<ConsumerMessages>();
   readonly #activations = new Set<Promise<void>>();
+  /** The round in flight, if any (it may still be taking leases). */
+  #round: Promise<ShardActor[]> | undefined;
   #formed = false;
   #ticking = false;
   #tickAgain = false;
@@ -69,8 +71,10 @@ export class ShardPlanner {
       do {
         this.#tickAgain = false;
         if (!this.#ctx.live()) return;
-        const batch = await this.#round();
-        if (batch.length > 0) taken.push(this.#activate(batch));
+        this.#round = this.#planRound();
+        const batch = await this.#round.finally(() => (this.#round = undefined));
+        // Shards taken by a round the node's stop overtook are closed by the node, not activated.
+        if (batch.length > 0 && this.#ctx.live()) taken.push(this.#activate(batch));
       } while (this.#tickAgain);
     } finally {
       this.#ticking = false;
@@ -78,13 +82,18 @@ export class ShardPlanner {
     await Promise.all(taken);
   }
 
-  /** Waits for every activation in flight (the node stops only after them). */
-  async settle(): Promise<void> {
+  /** Ends the batch replays in flight (the node is stopping). */
+  stopReplays(): void {
     for (const m of this.replays) m.stop();
+  }
+
+  /** Waits for the round and every activation in flight (the node stops only after them). */
+  async settle(): Promise<void> {
+    await this.#round?.catch(() => undefined);
     await Promise.allSettled([...this.#activations]);
   }
 
-  async #round(): Promise<ShardActor[]> {
+  async #planRound(): Promise<ShardActor[]> {
     const { membership, leases, owned } = this.#ctx;
     membership.checkLiveness();
     owned.dropLapsed();
