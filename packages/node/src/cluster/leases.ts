@@ -26,6 +26,9 @@ export class Lease {
   #revision: number;
   #validUntil: number;
   #lost = false;
+  #released = false;
+  /** The renewal on its way, if any: a release waits for it, so its compare-and-set sees the latest revision. */
+  inFlight: Promise<unknown> | undefined;
 
   constructor(shard: number, epoch: number, sentAt: number, validForMs: number) {
     this.shard = shard;
@@ -64,6 +67,17 @@ export class Lease {
   lose(): void {
     this.#lost = true;
   }
+
+  /** The holder gives the lease up: lost, and known to be given up (not taken away). */
+  giveUp(): void {
+    this.#lost = true;
+    this.#released = true;
+  }
+
+  /** True once the holder gave the lease up. */
+  get released(): boolean {
+    return this.#released;
+  }
 }
 
 /**
@@ -71,9 +85,10 @@ export class Lease {
  * - `renewed`: the compare-and-set went through; the lease is valid for another term;
  * - `lost`: someone else's write (or expiry) came first, or the lease had lapsed: stop serving now;
  * - `failed`: no answer (server busy or unreachable); the lease stays valid until it lapses, and the
- *   next renewal tries again.
+ *   next renewal tries again;
+ * - `released`: the holder gave the lease up while the renewal was on its way; nothing to do.
  */
-export type RenewResult = "renewed" | "lost" | "failed";
+export type RenewResult = "renewed" | "lost" | "failed" | "released";
 
 /**
  * The shard leases in {@link LEASES_BUCKET}: taken with create (only if absent),
@@ -183,29 +198,37 @@ export class LeaseTable {
       return "lost";
     }
     const sentAt = performance.now();
+    const update = this.#kv.update(
+      shardKey(lease.shard),
+      JSON.stringify({ owner: this.#self, epoch: lease.epoch }),
+      lease.revision,
+    );
+    lease.inFlight = update;
     try {
-      const rev = await this.#kv.update(
-        shardKey(lease.shard),
-        JSON.stringify({ owner: this.#self, epoch: lease.epoch }),
-        lease.revision,
-      );
+      const rev = await update;
       lease.renewed(rev, sentAt, this.validForMs);
+      if (lease.released) return "released";
       return lease.valid() ? "renewed" : "lost";
     } catch (err) {
+      if (lease.released) return "released";
       if (isWrongLastSequence(err)) {
         lease.lose();
         return "lost";
       }
       this.#log.warn({ err, shard: lease.shard }, "lease renewal failed; retrying");
       return "failed";
+    } finally {
+      if (lease.inFlight === update) lease.inFlight = undefined;
     }
   }
 
   /** Gives the lease up (compare-and-set delete), so the next owner can take it at once. */
   async release(lease: Lease): Promise<void> {
     const wasValid = lease.valid();
-    lease.lose();
+    lease.giveUp();
     if (!wasValid) return;
+    // A renewal on its way would move the revision under this compare-and-set.
+    await lease.inFlight?.catch(() => undefined);
     await this.#kv.delete(shardKey(lease.shard), { previousSeq: lease.revision }).catch((err: unknown) => {
       // It expires by itself within the TTL.
       this.#log.warn({ err, shard: lease.shard }, "lease release failed; it will expire");
