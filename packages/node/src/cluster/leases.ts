@@ -52,15 +52,13 @@ export class Lease {
   }
 
   /**
-   * A renewal came back. If the lease lapsed while it was on its way, the holder may
-   * already have stopped serving (a read seen then was fenced), so it is never revived.
+   * A renewal came back: the server's compare-and-set proves no one took the lease
+   * meanwhile, so it is extended from when the renewal was sent. (A holder that saw its
+   * lease lapse while the renewal was on its way and fenced a read has called
+   * {@link lose}; a lost lease stays lost.)
    */
   renewed(revision: number, sentAt: number, validForMs: number): void {
     this.#revision = revision;
-    if (performance.now() >= this.#validUntil) {
-      this.#lost = true;
-      return;
-    }
     this.#validUntil = sentAt + validForMs;
   }
 

@@ -103,6 +103,9 @@ export class ShardReads {
       // Stop taking reads at once (the node drops the shard on its next round).
       this.#ctx.metrics.reads.inc({ outcome: "fenced" });
       this.unsubscribe();
+      // Without its read subscription the shard must not be kept, even if a renewal on
+      // its way extends the lease: mark it lost, so the node drops it on its next round.
+      this.#lease.lose();
       return;
     }
     let read: ShardRead;
