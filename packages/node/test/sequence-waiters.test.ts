@@ -1,5 +1,6 @@
 import test from "ava";
 import fc from "fast-check";
+import { waitFor } from "@tally/testing";
 import { SequenceWaiters } from "../src/shard/sequence-waiters.js";
 
 const LONG = 60_000;
@@ -31,8 +32,7 @@ test("SequenceWaiters - a waiter that times out gets onExpire once and is never 
   const expired: string[] = [];
   w.add(5, "late", 10, (id) => expired.push(id));
   w.add(7, "kept", LONG, (id) => expired.push(id));
-  const deadline = Date.now() + 10_000;
-  while (expired.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(() => expired.length > 0, { timeoutMs: 10_000, intervalMs: 5, message: "the 10 ms waiter to expire" });
   t.deepEqual(expired, ["late"]);
   t.is(w.size, 1);
   t.is(w.minNeed(), 7);
@@ -46,8 +46,11 @@ test("SequenceWaiters - many expired waiters are compacted away while a live one
   let expired = 0;
   w.add(1, -1, LONG, () => t.fail("the live waiter must not expire"));
   for (let i = 0; i < 500; i++) w.add(1000 + i, i, 1, () => expired++);
-  const deadline = Date.now() + 10_000;
-  while (expired < 500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(() => expired === 500, {
+    timeoutMs: 10_000,
+    intervalMs: 5,
+    message: "all 500 short waiters to expire",
+  });
   t.is(expired, 500);
   t.is(w.size, 1);
   t.is(w.minNeed(), 1);
