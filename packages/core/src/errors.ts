@@ -32,6 +32,8 @@ export const ErrorCode = {
   BAD_REQUEST: "BAD_REQUEST",
   /** The requested period is not kept for this namespace. */
   PERIOD_NOT_ENABLED: "PERIOD_NOT_ENABLED",
+  /** The bucket asked for is older than its period's retention: its value is gone, not 0. */
+  BUCKET_EXPIRED: "BUCKET_EXPIRED",
   /** A series request spans more buckets than allowed. */
   TOO_MANY_POINTS: "TOO_MANY_POINTS",
   /** The request could not be answered in time (e.g. `minSeq` not reached). */
@@ -144,7 +146,7 @@ export class RequestError extends TallyError {
 /**
  * HTTP-like status for the `Nats-Service-Error-Code` header of an error reply:
  * client mistakes (`BAD_*`, `PERIOD_NOT_ENABLED`, `TOO_MANY_POINTS`, `RESERVED_NAMESPACE`)
- * → 400, `TIMEOUT` → 408, `NOT_READY` / `SHARD_NOT_OWNED` → 503, anything else → 500.
+ * → 400, `TIMEOUT` → 408, `BUCKET_EXPIRED` → 410, `NOT_READY` / `SHARD_NOT_OWNED` → 503, anything else → 500.
  */
 export function serviceStatus(code: string): number {
   if (code.startsWith("BAD_")) return 400;
@@ -155,6 +157,8 @@ export function serviceStatus(code: string): number {
       return 400;
     case ErrorCode.TIMEOUT:
       return 408;
+    case ErrorCode.BUCKET_EXPIRED:
+      return 410;
     case ErrorCode.NOT_READY:
     case ErrorCode.SHARD_NOT_OWNED:
       return 503;

@@ -72,6 +72,18 @@ export type { ReadRequest, SeriesRequest, ValueRequest } from "./read-request.js
 export { bucketIso } from "./read-reply.js";
 export type { ErrorReply, SeriesPoint, SeriesReply, ValueReply } from "./read-reply.js";
 
+export {
+  DEFAULT_RETENTION,
+  MAX_DURATION_MS,
+  firstRetainedIndex,
+  formatDuration,
+  formatRetention,
+  parseDuration,
+  parseRetention,
+  retainedFrom,
+} from "./retention.js";
+export type { Retention } from "./retention.js";
+
 export { ALL_KEY, ShardCounts } from "./shard-counts.js";
 export type { CountEntry } from "./shard-counts.js";
 
