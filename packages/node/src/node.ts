@@ -1,7 +1,7 @@
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { pino, type Logger } from "pino";
-import { RequestError } from "@tally/core";
+import { DEFAULT_RETENTION, RequestError } from "@tally/core";
 import { readClusterConfig, type ClusterConfig } from "./admin/cluster-config.js";
 import { probeMappings } from "./admin/mapping-probe.js";
 import { ChangeSignal } from "./cluster/change-signal.js";
@@ -176,6 +176,7 @@ class Node implements TallyNode {
       pullBatch: opts.pullBatch,
       snapshotEvents: opts.snapshotEvents,
       maxSeriesPoints: opts.maxSeriesPoints,
+      retention: () => DEFAULT_RETENTION,
     };
     this.#planner = new ShardPlanner({
       id: this.id,
@@ -240,6 +241,9 @@ class Node implements TallyNode {
     });
     every(opts.checkpointIntervalMs, () => {
       for (const a of owned.serving()) a.checkpoint().catch(() => undefined);
+    });
+    every(opts.sweepIntervalMs, () => {
+      for (const a of owned.serving()) a.sweep().catch(() => undefined);
     });
     this.#renewTimer = setInterval(() => owned.renewAll(), leases.renewEveryMs);
     every(Math.min(500, opts.heartbeatMs), () => this.#planner.schedule());

@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { ShardCounts, TallyError, type Period } from "@tally/core";
+import { ShardCounts, TallyError, type Period, type Retention } from "@tally/core";
 import type { NodeMetrics, ShardStats } from "../http/metrics.js";
 import type { Lease } from "../cluster/leases.js";
 import type { Checkpoints } from "../storage/checkpoints.js";
@@ -29,6 +29,8 @@ export interface ShardActorContext {
   readonly pullBatch: number;
   readonly snapshotEvents: number;
   readonly maxSeriesPoints: number;
+  /** The cluster's retention as of now (it changes when `tally init` is run again). */
+  readonly retention: () => Readonly<Retention>;
 }
 
 /**
@@ -75,7 +77,7 @@ export class ShardActor {
     this.shard = shard;
     this.lease = lease;
     this.#ctx = ctx;
-    this.#counts = new ShardCounts(ctx.periods);
+    this.#counts = new ShardCounts(ctx.periods, ctx.retention());
     this.#persistence = new ShardPersistence(shard, this.#counts, ctx);
     this.#deadLetters = new DeadLetterWriter(shard, ctx.js, ctx.metrics, ctx.log);
     this.#consumer = new ShardConsumer(shard, ctx.js, ctx.pullBatch, ctx.log, {
@@ -96,7 +98,7 @@ export class ShardActor {
    * for `minSeq = streamLastSeq`) instead of seeing old values.
    */
   async restore(streamLastSeq: number): Promise<void> {
-    const { seq, source } = await this.#persistence.restore();
+    const { seq, source } = await this.#persistence.restore(Date.now());
     this.source = source;
     this.#progress.restored(seq);
     if (this.#status !== "new") return; // closed while restoring
@@ -190,6 +192,20 @@ export class ShardActor {
   checkpoint(): Promise<void> {
     if (!this.takingReads) return Promise.resolve();
     return this.#persistence.checkpoint(this.#progress.confirmedSeq, this.lease);
+  }
+
+  /**
+   * Drops the buckets that have expired by now (under the cluster's current retention)
+   * from memory, then writes the snapshot and checkpoint that delete them from LevelDB
+   * and the shared checkpoint. Only while serving.
+   */
+  async sweep(): Promise<void> {
+    if (!this.takingReads) return;
+    this.#counts.setRetention(this.#ctx.retention());
+    const removed = await this.#persistence.sweep(Date.now());
+    if (removed === 0 || !this.takingReads) return;
+    this.#ctx.log.debug({ shard: this.shard, removed }, "expired buckets swept");
+    await Promise.all([this.snapshot(), this.checkpoint()]);
   }
 
   /**
