@@ -50,6 +50,7 @@ test("shard actor - closed during its replay, it never claims the events it skip
     snapshotEvents: 1_000_000,
     maxSeriesPoints: 100,
     retention: () => ({}),
+    now: Date.now,
   };
   const actor = new ShardActor(1, ctx, new Lease(1, 1, performance.now(), 60_000));
   await actor.restore(last);

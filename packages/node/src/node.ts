@@ -177,6 +177,7 @@ class Node implements TallyNode {
       snapshotEvents: opts.snapshotEvents,
       maxSeriesPoints: opts.maxSeriesPoints,
       retention: () => DEFAULT_RETENTION,
+      now: opts.clock,
     };
     this.#planner = new ShardPlanner({
       id: this.id,
@@ -207,6 +208,7 @@ class Node implements TallyNode {
         status: this.#status,
         config: this.config,
         members: parts.membership.live(),
+        eventLoopDelayMs: parts.metrics.eventLoop.sinceStart(),
         shards: this.stats(),
       }),
     });
@@ -318,6 +320,7 @@ class Node implements TallyNode {
       clearInterval(this.#renewTimer);
       await membership.stop(!nc.isClosed()).catch(() => undefined);
       leases.stop();
+      this.#p.metrics.eventLoop.stop();
       await http?.close();
       await store.close();
       if (!nc.isClosed()) await nc.drain().catch(() => undefined);

@@ -58,6 +58,12 @@ export interface NodeOptions {
   checkpointIntervalMs?: number;
   /** Sweep expired buckets (memory, then LevelDB and the shared checkpoint) at this interval, in ms. @default 60000 */
   sweepIntervalMs?: number;
+  /**
+   * The node's clock, epoch ms: buckets expire by it. For tests and benchmarks that
+   * simulate months in minutes (the CLI reads `TALLY_CLOCK_START` and `TALLY_CLOCK_RATE`).
+   * @default Date.now
+   */
+  clock?: () => number;
   /** pino logger; @default a pino logger on stderr at `logLevel` */
   logger?: Logger;
   /** Level of the default logger. @default "info" */
@@ -94,6 +100,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     checkpointIntervalMs: opts.checkpointIntervalMs ?? NODE_DEFAULTS.checkpointIntervalMs,
     sweepIntervalMs: opts.sweepIntervalMs ?? NODE_DEFAULTS.sweepIntervalMs,
     logger: opts.logger,
+    clock: opts.clock ?? Date.now,
     logLevel: opts.logLevel ?? NODE_DEFAULTS.logLevel,
   };
   const int = (name: keyof ResolvedNodeOptions, min: number, max: number) => {

@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { NODE_DEFAULTS, startNode, type TallyNode } from "@tally/node";
+import { NODE_DEFAULTS, clockFromEnv, startNode, type TallyNode } from "@tally/node";
 import { connectionOptions, type FlagsOf } from "../connection.js";
 import { fractionArg, int } from "../options.js";
 
@@ -129,7 +129,12 @@ async function runNode(o: NodeFlags, flags: FlagsOf): Promise<void> {
     checkpointIntervalMs: o.checkpointInterval,
     sweepIntervalMs: o.sweepInterval,
     logLevel: o.logLevel,
+    ...withClock(clockFromEnv(process.env)),
   }));
   if (run.stopAsked) stop();
   await node.closed();
+}
+
+function withClock(clock: (() => number) | undefined): { clock?: () => number } {
+  return clock ? { clock } : {};
 }

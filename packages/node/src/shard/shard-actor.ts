@@ -31,6 +31,8 @@ export interface ShardActorContext {
   readonly maxSeriesPoints: number;
   /** The cluster's retention as of now (it changes when `tally init` is run again). */
   readonly retention: () => Readonly<Retention>;
+  /** The node's clock (epoch ms): what buckets expire by. */
+  readonly now: () => number;
 }
 
 /**
@@ -98,7 +100,7 @@ export class ShardActor {
    * for `minSeq = streamLastSeq`) instead of seeing old values.
    */
   async restore(streamLastSeq: number): Promise<void> {
-    const { seq, source } = await this.#persistence.restore(Date.now());
+    const { seq, source } = await this.#persistence.restore(this.#ctx.now());
     this.source = source;
     this.#progress.restored(seq);
     if (this.#status !== "new") return; // closed while restoring
@@ -202,7 +204,7 @@ export class ShardActor {
   async sweep(): Promise<void> {
     if (!this.takingReads) return;
     this.#counts.setRetention(this.#ctx.retention());
-    const removed = await this.#persistence.sweep(Date.now());
+    const removed = await this.#persistence.sweep(this.#ctx.now());
     if (removed === 0 || !this.takingReads) return;
     this.#ctx.log.debug({ shard: this.shard, removed }, "expired buckets swept");
     await Promise.all([this.snapshot(), this.checkpoint()]);

@@ -17,6 +17,8 @@ export interface ShardReadsContext extends ReadSettings {
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   readonly readWaitMs: number;
+  /** The node's clock (epoch ms): what buckets expire by. */
+  readonly now: () => number;
 }
 
 /** What serving reads needs from the shard's actor. */
@@ -150,7 +152,7 @@ export class ShardReads {
     try {
       if (!this.#lease.valid())
         throw new RequestError("SHARD_NOT_OWNED", `shard ${this.#shard} moved while this read waited; retry`);
-      answerRead(msg, read, this.#counts, this.#ctx);
+      answerRead(msg, read, this.#counts, this.#ctx, this.#ctx.now());
       this.#ctx.metrics.reads.inc({ outcome: "ok" });
     } catch (err) {
       this.#fail(msg, err);
