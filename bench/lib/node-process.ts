@@ -9,6 +9,8 @@ export interface SpawnNodeOptions {
   id?: string;
   /** More `tally node` options, placed before `--http 0`. @default [] */
   args?: string[];
+  /** More environment variables (e.g. `TALLY_CLOCK_START`). @default {} */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A node that has logged `node ready`. */
@@ -44,7 +46,7 @@ export async function spawnNode(url: string, dataDir: string, opts: SpawnNodeOpt
       "--http",
       "0",
     ],
-    { TALLY_LOG_LEVEL: "info" },
+    { TALLY_LOG_LEVEL: "info", ...opts.env },
   );
   const ready = await child.waitLog((l) => l.msg === "node ready", 120_000, "node ready");
   const httpPort = ready.j.httpPort;

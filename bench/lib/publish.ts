@@ -1,4 +1,4 @@
-/** Bulk publishing of empty events, as fast as the server acks them. */
+/** Bulk publishing of events (empty, or with a body per event), as fast as the server acks them. */
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { hrNow } from "./time.js";
 
@@ -13,14 +13,16 @@ export interface PublishResult {
 }
 
 /**
- * Publishes `n` empty events round-robin over `subjects`, with at most `window` acked
- * JetStream publishes in flight; rejects after the in-flight ones settle if one fails.
+ * Publishes `n` events round-robin over `subjects`, with at most `window` acked JetStream
+ * publishes in flight; rejects after the in-flight ones settle if one fails. Event `i` has
+ * the body `body(i)`, or none (+1) without `body`.
  */
 export async function publishAll(
   js: JetStreamClient,
   subjects: string[],
   n: number,
   window: number,
+  body?: (i: number) => Uint8Array,
 ): Promise<PublishResult> {
   let inflight = 0;
   let sent = 0;
@@ -49,7 +51,7 @@ export async function publishAll(
   while (sent < n || inflight > 0) {
     while (sent < n && inflight < window && error === undefined) {
       inflight++;
-      js.publish(subjects[sent % subjects.length]!, EMPTY).then(onAck, onErr);
+      js.publish(subjects[sent % subjects.length]!, body ? body(sent) : EMPTY).then(onAck, onErr);
       sent++;
     }
     if (error !== undefined && inflight === 0) break;

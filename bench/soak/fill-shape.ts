@@ -1,0 +1,46 @@
+/**
+ * The shape of the bulk state: K counters × E events each, `spacingHours` apart and ending
+ * at one fixed instant, under the default periods (all, hour, day, week, month). Each event
+ * lands in a new hour, day and week bucket of its counter, so a few million entries take
+ * about a third as many events. The entries per counter are computed with the model's own
+ * bucketing, so the counter count gives the wanted entries.
+ */
+import { DEFAULT_PERIODS, bucketIndex, encodeEventJson, type BucketPeriod } from "@tally/core";
+
+const HOUR = 3_600_000;
+
+/** The bulk state to fill, and the bodies of its events. */
+export interface FillShape {
+  /** Event time of every counter's newest event (the buckets later loads count into). */
+  endTs: number;
+  counters: number;
+  eventsPerCounter: number;
+  /** Entries of one counter once filled, all-time included. */
+  entriesPerCounter: number;
+  /** counters × entriesPerCounter. */
+  entries: number;
+  events: number;
+  /** Entries one more event at `endTs` changes: all-time and one bucket per period. */
+  entriesPerEvent: number;
+  /** Body of the `j`-th event of every counter (`j = 0` is the newest). */
+  bodies: Uint8Array[];
+}
+
+/** A shape of about `entries` entries (rounded up to whole counters). */
+export function fillShape(entries: number, eventsPerCounter: number, spacingHours: number, endTs: number): FillShape {
+  const periods = DEFAULT_PERIODS.filter((p): p is BucketPeriod => p !== "all");
+  const ts = Array.from({ length: eventsPerCounter }, (_, j) => endTs - j * spacingHours * HOUR);
+  let perCounter = 1;
+  for (const p of periods) perCounter += new Set(ts.map((t) => bucketIndex(p, t))).size;
+  const counters = Math.ceil(entries / perCounter);
+  return {
+    endTs,
+    counters,
+    eventsPerCounter,
+    entriesPerCounter: perCounter,
+    entries: counters * perCounter,
+    events: counters * eventsPerCounter,
+    entriesPerEvent: 1 + periods.length,
+    bodies: ts.map((t) => encodeEventJson(1, t)),
+  };
+}
