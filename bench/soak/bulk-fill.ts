@@ -5,6 +5,7 @@
  * N, 2N and 4N entries can be compared. Once quiet, its RSS per entry is measured.
  */
 import { cleanTempDir } from "../lib/cleanup.js";
+import { cpuDelta, cpuMark } from "../lib/cpu.js";
 import { keyPerShard } from "../lib/keys.js";
 import { spawnNode, type NodeProcess } from "../lib/node-process.js";
 import { publishAll } from "../lib/publish.js";
@@ -82,10 +83,13 @@ export async function fillPhase(cluster: SoakCluster) {
     };
   });
   const K = shape.counters;
+  const pids = () => ({ node: pid, natsServer: server.pid });
+  const cpu0 = cpuMark(pids());
   const pub = await publishAll(js, subjects, shape.events, WINDOW, (i) => shape.bodies[Math.floor(i / K)]!);
   const probeKeys = keyPerShard(BULK.ns, "c", K, SHARDS);
   const caughtUp = await waitCaughtUp(nc, BULK.ns, probeKeys, pub.lastSeq, () => shape.eventsPerCounter, 600_000);
   const fillMs = caughtUp.at - t0;
+  const cpu = cpuDelta(cpu0, cpuMark(pids()));
   log(`bulk: filled in ${(fillMs / 1000).toFixed(1)} s; waiting for the checkpoints to settle`);
   await quietCheckpoints(node.httpPort, BULK.checkpointIntervalMs);
   const samples = await sampler.stop();
@@ -107,6 +111,9 @@ export async function fillPhase(cluster: SoakCluster) {
       fillMs,
       eventsPerSec: shape.events / (fillMs / 1000),
       caughtUpWrong: caughtUp.wrong,
+      caughtUpRetried: caughtUp.retried,
+      cpu,
+      nodeWarnings: { ...node.child.warnings },
       memory: {
         emptyRss,
         steadyRss,

@@ -4,6 +4,7 @@
  * its own sends `count.get` requests; the node's event-loop delay over exactly that window
  * (two `/metrics` scrapes), its lost leases and lapse log lines.
  */
+import { cpuDelta, cpuMark } from "../lib/cpu.js";
 import { publishAll } from "../lib/publish.js";
 import { log } from "../lib/time.js";
 import { startLatencyProbe } from "../ingest/helpers.js";
@@ -22,6 +23,8 @@ export async function ingestPhase(cluster: SoakCluster, f: Filled) {
   const lapsesBefore = leaseLapseLines(f.node.child.warnings);
   const probe = await startLatencyProbe(cluster.server.url, `count.get.${BULK.ns}.c`, K);
   const m0 = await scrape(f.node.httpPort); // starts the event-loop window
+  const pids = () => ({ node: f.node.child.pid, natsServer: cluster.server.pid });
+  const cpu0 = cpuMark(pids());
   const t0 = performance.now();
   const pub = await publishAll(cluster.js, f.subjects, n, WINDOW, () => body);
   for (let c = 0; c < K; c++) f.truth[c]! += Math.floor(n / K) + (c < n % K ? 1 : 0);
@@ -34,6 +37,7 @@ export async function ingestPhase(cluster: SoakCluster, f: Filled) {
     (k) => f.truth[Number(k.slice(1))]!,
   );
   const ms = caughtUp.at - t0;
+  const cpu = cpuDelta(cpu0, cpuMark(pids()));
   const m1 = await scrape(f.node.httpPort);
   const reads = await probe.stop();
   const status = await nodeStatus(f.node.httpPort);
@@ -47,6 +51,9 @@ export async function ingestPhase(cluster: SoakCluster, f: Filled) {
     publishMs: Number(pub.doneAt - pub.startedAt) / 1e6,
     entries: status ? entriesOf(status) : null,
     caughtUpWrong: caughtUp.wrong,
+    caughtUpRetried: caughtUp.retried,
+    cpu,
+    nodeWarnings: { ...f.node.child.warnings },
     eventLoopMs: eventLoop,
     reads,
     leases: {

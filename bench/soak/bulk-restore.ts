@@ -5,6 +5,7 @@
  * node's RSS at rest.
  */
 import { cleanTempDir } from "../lib/cleanup.js";
+import { busyBetween, machineCpu, procCpuSec } from "../lib/cpu.js";
 import { spawnNode } from "../lib/node-process.js";
 import { log, sleep } from "../lib/time.js";
 import type { Filled } from "./bulk-fill.js";
@@ -19,12 +20,14 @@ export async function restorePhase(cluster: SoakCluster, f: Filled) {
   const exit = await f.node.child.stop(60_000);
   const stopMs = performance.now() - stopT0;
   const dir = await cleanTempDir("tally-soak-restore-");
+  const machine0 = machineCpu();
   const t0 = performance.now();
   const spawning = spawnNode(cluster.server.url, dir.path, { name: "restored node" });
   const truth = (k: string) => f.truth[Number(k.slice(1))]!;
   const caughtUp = await waitCaughtUp(cluster.nc, BULK.ns, f.probeKeys, f.lastSeq, truth, 300_000);
   const node = await spawning;
   const ms = caughtUp.at - t0;
+  const cpu = { nodeCpuSec: procCpuSec(node.child.pid), machineBusy: busyBetween(machine0, machineCpu()) };
   const peakAtReady = procRss(node.child.pid)?.peak ?? NaN;
   await sleep(3000);
   const after = procRss(node.child.pid);
@@ -44,6 +47,9 @@ export async function restorePhase(cluster: SoakCluster, f: Filled) {
     entries: status ? entriesOf(status) : null,
     sources,
     probesWrong: caughtUp.wrong,
+    cpu,
+    probesRetried: caughtUp.retried,
+    nodeWarnings: { ...node.child.warnings },
     exact,
     peakRss: peak,
     peakRssAtAnswer: peakAtReady,

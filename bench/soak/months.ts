@@ -6,6 +6,7 @@
  */
 import { EVENTS_STREAM } from "@tally/node";
 import { cleanTempDir } from "../lib/cleanup.js";
+import { cpuDelta, cpuMark } from "../lib/cpu.js";
 import { keyPerShard } from "../lib/keys.js";
 import { spawnNode } from "../lib/node-process.js";
 import { log, sleep } from "../lib/time.js";
@@ -88,6 +89,8 @@ export async function monthsPhase() {
       eventLoopP99Ms: eventLoopWindow(metrics).p99,
     };
   });
+  const pids = () => ({ node: pid, natsServer: server.pid });
+  const cpu0 = cpuMark(pids());
   load.start();
   while (clock.now() - loadStart < spanMs) {
     await sleep(Math.min(20_000, Math.max(10, (loadStart + spanMs - clock.now()) / rate)));
@@ -97,6 +100,7 @@ export async function monthsPhase() {
     );
   }
   await load.stop();
+  const cpu = cpuDelta(cpu0, cpuMark(pids()));
   const samples = await sampler.stop();
   const realMs = (clock.now() - loadStart) / rate;
 
@@ -113,7 +117,14 @@ export async function monthsPhase() {
     rate,
     realMs,
     behindMs,
-    load: { sent: load.sent, acked: load.ackedTotal, errors: load.errors, lastSeq: load.lastSeq },
+    load: {
+      sent: load.sent,
+      acked: load.ackedTotal,
+      ackedPerSec: load.ackedTotal / (realMs / 1000),
+      errors: load.errors,
+      lastSeq: load.lastSeq,
+    },
+    cpu,
     caughtUp: { wrong: caughtUp.wrong, attempts: caughtUp.attempts },
     exact,
     expiry,

@@ -2,10 +2,13 @@
  * Options and targets of bench/soak.ts, read when this module loads: `--quick` for the small
  * version (about 3 minutes), and overrides of each size.
  */
-import { intArg } from "../lib/args.js";
+import { intArg, stringArg } from "../lib/args.js";
 
 /** The small version: fewer counters, fewer entries, a shorter real time per phase. */
 export const QUICK = process.argv.includes("--quick");
+
+/** The phases to run: `--phases months,bulk` (both by default); the months phase includes verify. */
+export const PHASES = new Set(stringArg("soak", "phases", "months,bulk").split(","));
 
 const MiB = 2 ** 20;
 

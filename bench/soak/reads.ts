@@ -15,12 +15,15 @@ export interface CaughtUp {
   attempts: number;
   /** Shards whose answer differed from the ground truth of its probe counter. */
   wrong: number;
+  /** Error replies retried, by code. */
+  retried: Record<string, number>;
 }
 
 /**
  * Reads each probe counter (one per shard) of `ns` with `minSeq` until it answers a value,
- * retrying at once on `TIMEOUT` / `NOT_READY` and on transport errors (no responders while
- * a node starts); `truth(name)` is what the answer must be. Throws after `timeoutMs`.
+ * retrying at once on `TIMEOUT`, `NOT_READY` and any error marked retryable (counted by code
+ * in `retried`), and on transport errors (no responders while a node starts); `truth(name)`
+ * is what the answer must be. Throws after `timeoutMs`.
  */
 export async function waitCaughtUp(
   nc: NatsConnection,
@@ -35,20 +38,22 @@ export async function waitCaughtUp(
   let attempts = 0;
   let wrong = 0;
   let at = 0;
+  const retried: Record<string, number> = {};
   await Promise.all(
     probeKeys.map(async (name) => {
       for (;;) {
         attempts++;
         try {
           const m = await nc.request(`count.get.${ns}.${name}`, body, { timeout: 10_000 });
-          const r = m.json<{ value?: number; error?: { code: string; message: string } }>();
+          const r = m.json<{ value?: number; error?: { code: string; message: string; retryable?: boolean } }>();
           if (!r.error) {
             if (r.value !== truth(name)) wrong++;
             at = Math.max(at, performance.now());
             return;
           }
-          if (r.error.code !== "TIMEOUT" && r.error.code !== "NOT_READY")
+          if (!r.error.retryable && r.error.code !== "TIMEOUT" && r.error.code !== "NOT_READY")
             throw new Error(`${ns}.${name}: ${r.error.code} ${r.error.message}`);
+          retried[r.error.code] = (retried[r.error.code] ?? 0) + 1;
         } catch (err) {
           if (err instanceof Error && err.message.startsWith(`${ns}.${name}:`)) throw err;
           await sleep(5);
@@ -57,7 +62,7 @@ export async function waitCaughtUp(
       }
     }),
   );
-  return { at, attempts, wrong };
+  return { at, attempts, wrong, retried };
 }
 
 /** Outcome of {@link checkSample}. */

@@ -1,4 +1,5 @@
 /** The printed table and `details` block of bench/soak.ts. */
+import type { CpuDelta } from "../lib/cpu.js";
 import { fmt, int, printRows, warningList, yes } from "../lib/table.js";
 import type { deltaPhase } from "./bulk-delta.js";
 import type { fillPhase } from "./bulk-fill.js";
@@ -30,6 +31,10 @@ const skipped = (x: object): x is Skipped => "notMeasured" in x && (x as Skipped
 const mib = (b: number | null | undefined) => (b === null || b === undefined ? "?" : `${fmt(b / 2 ** 20, 1)} MiB`);
 const pct = (v: number) => `${fmt(v * 100, 2)} %`;
 const met = (m: boolean | null) => (m === null ? "not measured" : yes(m));
+/** CPU of the node and nats-server (cores) and the machine's busy share over a phase. */
+const cpuText = (c: CpuDelta) =>
+  `cpu: node ${fmt(c.processes.node?.cores, 2)}, nats-server ${fmt(c.processes.natsServer?.cores, 2)}, ` +
+  `bench ${fmt(c.processes.bench?.cores, 2)} cores; machine ${fmt((c.machineBusy ?? NaN) * 100, 0)} % busy`;
 
 /** The headline table: each figure, its baseline where it has one, its target and whether it is met. */
 export function printTable(r: SoakReport): void {
@@ -153,15 +158,18 @@ export function printDetails(r: SoakReport, path: string): void {
         `checkpoints ${mib(m.checkpointBytesPerInterval)} per 5 s; event-loop p99 (1 s windows) max ${fmt(m.eventLoopWindowP99MaxMs, 1)} ms; ` +
         `exact ${m.exact.read} counters: ${yes(m.exact.exact)}; expiry ${JSON.stringify(m.expiry)}; lapse lines ${m.lapseLines}`,
     );
+    lines.push(`  months load ${int(m.load.ackedPerSec)} events/s; ${cpuText(m.cpu)}`);
     if (Object.keys(m.warnings).length) lines.push(`  months node warnings: ${warningList(m.warnings)}`);
   }
   const f = r.fill;
-  if (!skipped(f))
+  if (!skipped(f)) {
     lines.push(
       `fill: ${int(f.shape.events)} events → ${int(f.entries)} entries (${f.shape.entriesPerCounter} per counter) in ${fmt(f.fillMs / 1000, 1)} s ` +
         `(${int(f.eventsPerSec)} events/s); heap per entry ${fmt(f.memory.heapBytesPerEntry, 1)} B; full state ` +
         (f.fullState ? `${mib(f.fullState.bytes)} from ${f.fullState.source}` : "unknown"),
     );
+    lines.push(`  fill ${cpuText(f.cpu)}`);
+  }
   const d = r.delta;
   if (!skipped(d))
     lines.push(
@@ -175,11 +183,16 @@ export function printDetails(r: SoakReport, path: string): void {
         `${fmt(g.eventLoopMs.p50, 1)}/${fmt(g.eventLoopMs.p99, 1)}/${fmt(g.eventLoopMs.max, 1)} ms; reads ${g.reads.count} ` +
         `p50/p99/max ${fmt(g.reads.p50, 1)}/${fmt(g.reads.p99, 1)}/${fmt(g.reads.max, 1)} ms, ${g.reads.errors} errors`,
     );
+  if (!skipped(g)) {
+    lines.push(`  ingest ${cpuText(g.cpu)}`);
+    if (Object.keys(g.nodeWarnings).length) lines.push(`  bulk node warnings: ${warningList(g.nodeWarnings)}`);
+  }
   const s = r.restore;
   if (!skipped(s))
     lines.push(
       `restore: ready line after ${fmt(s.readyMs / 1000, 2)} s, sources ${JSON.stringify(s.sources)}, ${int(s.entries ?? NaN)} entries, ` +
-        `RSS 3 s later ${mib(s.rssAfter3s)}; ${s.exact.read} counters exact: ${yes(s.exact.exact)}`,
+        `RSS 3 s later ${mib(s.rssAfter3s)}; ${s.exact.read} counters exact: ${yes(s.exact.exact)}; ` +
+        `node cpu ${fmt(s.cpu.nodeCpuSec, 1)} s, machine ${fmt((s.cpu.machineBusy ?? NaN) * 100, 0)} % busy`,
     );
   const v = r.verify;
   if (!skipped(v) && "rounds" in v)

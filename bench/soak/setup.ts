@@ -44,7 +44,8 @@ export async function startSoakCluster(name: string, required: string[], wanted:
     init = await tallyInit(server.url, [...required, ...wanted]);
   } catch (err) {
     if (wanted.length === 0) throw err;
-    refused = `tally init ${wanted.join(" ")}: ${err instanceof Error ? err.message : String(err)}`;
+    const why = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    refused = `tally init ${wanted.join(" ")}: ${why}`;
     log(`${name}: ${refused}; going on without those settings`);
     init = await tallyInit(server.url, required);
   }
