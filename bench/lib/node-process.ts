@@ -11,6 +11,8 @@ export interface SpawnNodeOptions {
   args?: string[];
   /** More environment variables (e.g. `TALLY_CLOCK_START`). @default {} */
   env?: NodeJS.ProcessEnv;
+  /** Options of `node` itself, before `--import tsx` (e.g. `--cpu-prof`). @default [] */
+  nodeArgs?: string[];
 }
 
 /** A node that has logged `node ready`. */
@@ -33,6 +35,7 @@ export async function spawnNode(url: string, dataDir: string, opts: SpawnNodeOpt
   const child = new Child(
     opts.name ?? "tally node",
     [
+      ...(opts.nodeArgs ?? []),
       "--import",
       "tsx",
       "packages/cli/src/bin.ts",

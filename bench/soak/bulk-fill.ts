@@ -13,7 +13,7 @@ import { log, sleep } from "../lib/time.js";
 import { ObjectStoreWrites, fullStateSize } from "./checkpoint-store.js";
 import { fillShape, type FillShape } from "./fill-shape.js";
 import { checkpointFigures, entriesOf, nodeStatus, procRss, scrape } from "./node-probe.js";
-import { BULK, SHARDS, TARGETS, WINDOW } from "./options.js";
+import { BULK, NODE_ARGS, SHARDS, TARGETS, WINDOW } from "./options.js";
 import { waitCaughtUp } from "./reads.js";
 import { Sampler, spread } from "./sampler.js";
 import type { SoakCluster } from "./setup.js";
@@ -57,6 +57,7 @@ export async function fillPhase(cluster: SoakCluster) {
   const dir = await cleanTempDir("tally-soak-bulk-");
   const node = await spawnNode(server.url, dir.path, {
     name: "bulk node",
+    nodeArgs: NODE_ARGS,
     args: ["--checkpoint-interval", String(BULK.checkpointIntervalMs)],
   });
   const pid = node.child.pid;

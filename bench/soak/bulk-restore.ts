@@ -10,7 +10,7 @@ import { spawnNode } from "../lib/node-process.js";
 import { log, sleep } from "../lib/time.js";
 import type { Filled } from "./bulk-fill.js";
 import { entriesOf, nodeStatus, procRss } from "./node-probe.js";
-import { BULK, TARGETS } from "./options.js";
+import { BULK, NODE_ARGS, TARGETS } from "./options.js";
 import { checkSample, waitCaughtUp } from "./reads.js";
 import type { SoakCluster } from "./setup.js";
 
@@ -22,7 +22,7 @@ export async function restorePhase(cluster: SoakCluster, f: Filled) {
   const dir = await cleanTempDir("tally-soak-restore-");
   const machine0 = machineCpu();
   const t0 = performance.now();
-  const spawning = spawnNode(cluster.server.url, dir.path, { name: "restored node" });
+  const spawning = spawnNode(cluster.server.url, dir.path, { name: "restored node", nodeArgs: NODE_ARGS });
   const truth = (k: string) => f.truth[Number(k.slice(1))]!;
   const caughtUp = await waitCaughtUp(cluster.nc, BULK.ns, f.probeKeys, f.lastSeq, truth, 300_000);
   const node = await spawning;

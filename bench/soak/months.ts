@@ -19,7 +19,7 @@ import {
   procRss,
   scrape,
 } from "./node-probe.js";
-import { MONTHS, SHARDS, TARGETS, WINDOW } from "./options.js";
+import { MONTHS, NODE_ARGS, SHARDS, TARGETS, WINDOW } from "./options.js";
 import { PacedLoad } from "./paced-load.js";
 import { checkSample, waitCaughtUp } from "./reads.js";
 import { Sampler, spread } from "./sampler.js";
@@ -61,6 +61,7 @@ export async function monthsPhase() {
   const guess = new SimClock(start, rate);
   const node = await spawnNode(server.url, dir.path, {
     name: "months node",
+    nodeArgs: NODE_ARGS,
     args: ["--sweep-interval", String(M.sweepIntervalMs)],
     env: { TALLY_CLOCK_START: String(start), TALLY_CLOCK_RATE: String(rate) },
   });

@@ -63,6 +63,13 @@ export const BULK = {
   exactSample: QUICK ? 2000 : 10_000,
 };
 
+/**
+ * `--node-cpu-prof DIR`: every node the soak spawns writes a V8 CPU profile into DIR when it
+ * exits (diagnostics; profiling slows the node a little).
+ */
+const profDir = process.argv.includes("--node-cpu-prof") ? stringArg("soak", "node-cpu-prof") : undefined;
+export const NODE_ARGS = profDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profDir];
+
 /** Rounds of each reader in the verify-rate figure. */
 export const VERIFY_ROUNDS = intArg("verify-rounds", QUICK ? 1 : 3);
 
