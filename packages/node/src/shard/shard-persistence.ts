@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { CountEntry, ShardCounts } from "@tally/core";
 import type { NodeMetrics } from "../http/metrics.js";
-import type { Checkpoints } from "../storage/checkpoints.js";
+import type { Checkpoints, FlatEntries, FlatRemovals } from "../storage/checkpoints.js";
 import type { SnapshotStore } from "../storage/snapshot-store.js";
 import type { Lease } from "../cluster/leases.js";
 
@@ -51,16 +51,44 @@ export class ShardPersistence {
 
   /** Loads the newer of the local snapshot and the shared checkpoint into the counts. */
   async restore(): Promise<{ seq: number; source: RestoreSource }> {
-    const [local, shared] = await Promise.all([
+    const [local, head] = await Promise.all([
       this.#ctx.store.loadShard(this.#shard),
-      this.#ctx.checkpoints.read(this.#shard),
+      this.#ctx.checkpoints.head(this.#shard),
     ]);
+    // Gathered first and loaded only once the whole chain was read: never half-loaded.
+    const upserts: FlatEntries[] = [];
+    const removals: FlatRemovals[] = [];
+    const shared =
+      head && head.seq > local.seq
+        ? await this.#ctx.checkpoints.read(
+            this.#shard,
+            (flat) => upserts.push(flat),
+            (flat) => removals.push(flat),
+          )
+        : undefined;
     let seq: number;
     let source: RestoreSource;
     if (shared && shared.seq > local.seq) {
       // Loaded as changed, so the next local snapshot rewrites every entry with
       // the new sequence in one batch and the local copy stays one consistent prefix.
-      for (const e of shared.entries) this.#counts.load(e, true);
+      for (const flat of upserts)
+        for (let i = 0; i < flat.length; i += 4)
+          this.#counts.load(
+            {
+              ns: flat[i] as string,
+              name: flat[i + 1] as string,
+              key: flat[i + 2] as number,
+              value: flat[i + 3] as number,
+            },
+            true,
+          );
+      // Until the counts can drop an entry, a removed one reads as 0 (as an absent one does).
+      for (const flat of removals)
+        for (let i = 0; i < flat.length; i += 3)
+          this.#counts.load(
+            { ns: flat[i] as string, name: flat[i + 1] as string, key: flat[i + 2] as number, value: 0 },
+            true,
+          );
       seq = shared.seq;
       source = "shared";
     } else {
@@ -69,7 +97,7 @@ export class ShardPersistence {
       source = local.seq > 0 ? "local" : "empty";
     }
     this.snapshotSeq = local.seq;
-    this.checkpointSeq = shared?.seq ?? 0;
+    this.checkpointSeq = shared?.seq ?? head?.seq ?? 0;
     this.#ctx.log.debug(
       { shard: this.#shard, localSeq: local.seq, sharedSeq: shared?.seq, sharedBy: shared?.node, source },
       "shard restored",
@@ -117,10 +145,21 @@ export class ShardPersistence {
     if (seq <= this.checkpointSeq || !lease.valid()) return Promise.resolve();
     // Taken synchronously: the counts and the sequence belong together.
     const entries = this.#counts.dump();
+    const flat: FlatEntries = new Array<string | number>(entries.length * 4);
+    let i = 0;
+    for (const e of entries) {
+      flat[i++] = e.ns;
+      flat[i++] = e.name;
+      flat[i++] = e.key;
+      flat[i++] = e.value;
+    }
     const end = this.#ctx.metrics.checkpointSeconds.startTimer();
     this.#ctx.log.debug({ shard: this.#shard, seq }, "checkpoint started");
     this.#checkpointing = this.#ctx.checkpoints
-      .write({ shard: this.#shard, seq, epoch: lease.epoch, node: this.#ctx.nodeId, entries })
+      .write(
+        { shard: this.#shard, seq, epoch: lease.epoch, node: this.#ctx.nodeId, upserts: flat, removals: [] },
+        { base: true },
+      )
       .then(
         () => {
           this.checkpointSeq = Math.max(this.checkpointSeq, seq);
