@@ -64,7 +64,7 @@ export class CheckpointObjects {
   async put(
     name: string,
     frames: AsyncIterable<Uint8Array>,
-    onFrame?: (bytesSoFar: number) => void,
+    onFrame?: (bytesSoFar: number) => void | Promise<void>,
   ): Promise<{ bytes: number; digest: string }> {
     const it = frames[Symbol.asyncIterator]();
     const sha = createHash("sha256");
@@ -76,7 +76,7 @@ export class CheckpointObjects {
           if (done) return controller.close();
           sha.update(value);
           bytes += value.length;
-          onFrame?.(bytes);
+          await onFrame?.(bytes);
           controller.enqueue(value);
         },
         async cancel() {
@@ -132,7 +132,7 @@ export class CheckpointObjects {
 
   /**
    * Deletes an object: its metadata record, then its chunks. Killed in between, the
-   * chunks are orphans that {@link orphanChunks} finds.
+   * chunks are orphans that a garbage collection purges.
    */
   async delete(object: Pick<StoredObject, "name" | "nuid">): Promise<void> {
     await this.#jsm.streams.purge(CHECKPOINTS_STREAM, { filter: metaSubject(object.name) });

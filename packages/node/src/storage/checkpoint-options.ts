@@ -9,7 +9,9 @@ export type CheckpointStep =
   /** The manifest names the new part; the parts it replaced are not deleted yet. */
   | "manifest-updated"
   /** One replaced part (or the version 1 object) was deleted; others may remain. */
-  | "part-deleted";
+  | "part-deleted"
+  /** A read or compaction has the manifest and is about to fetch its parts. */
+  | "manifest-read";
 
 /** Options of `Checkpoints.open`. */
 export interface CheckpointsOptions {
@@ -26,10 +28,10 @@ export interface CheckpointsOptions {
    */
   gcGraceMs?: number;
   /**
-   * Called at each named step of a write or compaction, synchronously: lets a test kill
-   * the writer exactly there. Not for production use.
+   * Called (and awaited) at each named step of a read, write or compaction: lets a test
+   * kill the process exactly there, or interleave another writer. Not for production use.
    */
-  onStep?: (step: CheckpointStep, detail: { shard: number; bytes?: number }) => void;
+  onStep?: (step: CheckpointStep, detail: { shard: number; bytes?: number }) => void | Promise<void>;
 }
 
 export type ResolvedCheckpointsOptions = Required<Omit<CheckpointsOptions, "onStep">> &

@@ -3,7 +3,7 @@ import { CheckpointError } from "../errors.js";
 import type { CheckpointHeads } from "./checkpoint-heads.js";
 import { stale, type Head, type Manifest, type ManifestPart } from "./checkpoint-manifest.js";
 import type { CheckpointObjects } from "./checkpoint-objects.js";
-import type { ResolvedCheckpointsOptions } from "./checkpoint-options.js";
+import type { CheckpointStep, ResolvedCheckpointsOptions } from "./checkpoint-options.js";
 import { packPart, partName, type FlatEntries, type FlatRemovals, type PartHeader } from "./checkpoint-parts.js";
 import { v1Name } from "./checkpoint-v1.js";
 
@@ -40,8 +40,9 @@ export class PartWriter {
     this.#opts = opts;
   }
 
-  step(step: Parameters<NonNullable<ResolvedCheckpointsOptions["onStep"]>>[0], shard: number, bytes?: number): void {
-    this.#opts.onStep?.(step, bytes === undefined ? { shard } : { shard, bytes });
+  /** Runs the test hook of a named step, if any. */
+  async step(step: CheckpointStep, shard: number, bytes?: number): Promise<void> {
+    await this.#opts.onStep?.(step, bytes === undefined ? { shard } : { shard, bytes });
   }
 
   /** Packs and stores the part (slices with yields); its manifest entry. `CHECKPOINT_INVALID` for malformed entries. */
@@ -64,7 +65,7 @@ export class PartWriter {
     const stored = await this.#objects.put(name, packPart(header, p.upserts, p.removals), (bytes) =>
       this.step("part-frame", p.shard, bytes),
     );
-    this.step("part-stored", p.shard);
+    await this.step("part-stored", p.shard);
     const entry: ManifestPart = {
       name,
       kind: p.kind,
@@ -119,7 +120,7 @@ export class PartWriter {
     const names = (old?.manifest?.parts ?? []).map((p) => p.name).filter((n) => !keep.has(n));
     if (!old?.manifest) names.push(v1Name(next.shard));
     for (const name of names) {
-      if (await this.#deleteQuietly(next.shard, name)) this.step("part-deleted", next.shard);
+      if (await this.#deleteQuietly(next.shard, name)) await this.step("part-deleted", next.shard);
     }
   }
 

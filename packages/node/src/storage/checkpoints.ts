@@ -208,7 +208,7 @@ export class Checkpoints {
     };
     const written = await this.#writer.commit(next, h?.revision, stored);
     this.#seen.set(shard, written.revision);
-    this.#writer.step("manifest-updated", shard);
+    await this.#writer.step("manifest-updated", shard);
     if (base) await this.#writer.deleteReplaced(h, next);
     return { ...chainInfo(next), bytesWritten: stored.entry.bytes + written.bytes };
   }
@@ -283,7 +283,7 @@ export class Checkpoints {
       };
       const written = await this.#writer.commit(next, h?.revision, stored);
       if (h && this.#seen.get(shard) === h.revision) this.#seen.set(shard, written.revision);
-      this.#writer.step("manifest-updated", shard);
+      await this.#writer.step("manifest-updated", shard);
       await this.#writer.deleteReplaced(h, next);
       return { ...chainInfo(next), bytesWritten: stored.entry.bytes + written.bytes };
     }
@@ -312,6 +312,7 @@ export class Checkpoints {
       this.#log.error({ shard, problem: h.problem }, "checkpoint manifest unreadable; not used");
       return undefined;
     }
+    await this.#writer.step("manifest-read", shard);
     const load = await loadChain(this.#objects, h.manifest);
     if (load.status === "loaded") return load.parts;
     if (load.status === "missing") {
