@@ -131,3 +131,15 @@ export async function manifestOf(
 export function shardObjects(objects: Map<string, string>, shard: number): string[] {
   return [...objects.keys()].filter((n) => n === `shard-${shard}` || n.startsWith(`shard-${shard}/`)).sort();
 }
+
+/**
+ * How `got` differs from `want` (up to 5 entries named), or undefined when they hold
+ * exactly the same entries. Cheaper than a deep-equal of tens of thousands of entries.
+ */
+export function stateDiff(got: State, want: State): string | undefined {
+  const diffs: string[] = [];
+  const show = (e: string) => e.split("\u0000").join("/");
+  for (const [e, v] of want) if (got.get(e) !== v) diffs.push(`${show(e)}: got ${got.get(e)}, want ${v}`);
+  for (const e of got.keys()) if (!want.has(e)) diffs.push(`${show(e)}: got ${got.get(e)}, want none`);
+  return diffs.length === 0 ? undefined : `${diffs.length} entries differ, e.g. ${diffs.slice(0, 5).join("; ")}`;
+}
