@@ -47,7 +47,9 @@ export async function collectGarbage(
       if (!o.deleted) live.add(o.nuid);
       continue;
     }
-    byShard.set(shard, [...(byShard.get(shard) ?? []), o]);
+    const list = byShard.get(shard);
+    if (list) list.push(o);
+    else byShard.set(shard, [o]);
   }
 
   let parts = 0;

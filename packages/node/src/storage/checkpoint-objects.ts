@@ -98,7 +98,12 @@ export class CheckpointObjects {
   async #infoAt(subject: string): Promise<StoredObject | undefined> {
     const m = await this.#jsm.streams.getMessage(CHECKPOINTS_STREAM, { last_by_subj: subject });
     if (!m) return undefined;
-    const o = m.json<Partial<StoredObject>>();
+    let o: Partial<StoredObject>;
+    try {
+      o = m.json<Partial<StoredObject>>();
+    } catch {
+      return undefined; // not an object store record: never ours to read or delete
+    }
     if (typeof o.name !== "string" || typeof o.nuid !== "string") return undefined;
     return {
       name: o.name,

@@ -83,7 +83,8 @@ export class PartWriter {
    * manifest's size. A part that took more than half the garbage grace period to store
    * is abandoned (a collector may already count it as garbage). If the manifest moved,
    * or the write is abandoned, the new part is deleted and `CHECKPOINT_STALE` (or
-   * `CHECKPOINT_FENCED`, if a higher epoch moved it) is thrown: nothing changed.
+   * `CHECKPOINT_FENCED`, if a higher epoch moved it) is thrown: nothing changed. Any
+   * other error (a timeout) leaves it open whether the manifest moved; the part stays.
    */
   async commit(
     next: Manifest,
@@ -96,16 +97,17 @@ export class PartWriter {
         throw stale(shard, "storing the part took more than half the garbage grace period; abandoned");
       return await this.#heads.put(next, revision);
     } catch (err) {
+      // Only a refusal proves the manifest does not name the part: after a timeout it
+      // may, so the part is left for garbage collection to judge.
+      if (!(err instanceof CheckpointError && err.code === "CHECKPOINT_STALE")) throw err;
       if (stored) await this.#deleteQuietly(shard, stored.entry.name);
-      if (err instanceof CheckpointError && err.code === "CHECKPOINT_STALE") {
-        const now = await this.#heads.get(shard).catch(() => undefined);
-        if (now?.manifest && now.manifest.epoch > next.epoch)
-          throw new CheckpointError(
-            "CHECKPOINT_FENCED",
-            shard,
-            `shard ${shard}: checkpoint written at epoch ${now.manifest.epoch} meanwhile, this writer has epoch ${next.epoch}`,
-          );
-      }
+      const now = await this.#heads.get(shard).catch(() => undefined);
+      if (now?.manifest && now.manifest.epoch > next.epoch)
+        throw new CheckpointError(
+          "CHECKPOINT_FENCED",
+          shard,
+          `shard ${shard}: checkpoint written at epoch ${now.manifest.epoch} meanwhile, this writer has epoch ${next.epoch}`,
+        );
       throw err;
     }
   }

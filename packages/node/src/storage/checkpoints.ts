@@ -1,22 +1,18 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { CheckpointError } from "../errors.js";
+import { deliverChain } from "./checkpoint-chain.js";
+import { compactChain } from "./checkpoint-compaction.js";
 import { yieldToEventLoop } from "./checkpoint-frames.js";
-import { deliverChain, loadChain, type LoadedPart } from "./checkpoint-chain.js";
 import { collectGarbage, type GarbageCollected } from "./checkpoint-gc.js";
 import { CheckpointHeads } from "./checkpoint-heads.js";
-import {
-  chainInfo,
-  chainNeedsCompaction,
-  checkWrite,
-  stale,
-  type ChainInfo,
-  type Head,
-  type Manifest,
-} from "./checkpoint-manifest.js";
-import { EntryMap } from "./checkpoint-merge.js";
+import { chainInfo, chainNeedsCompaction, checkWrite, type ChainInfo, type Manifest } from "./checkpoint-manifest.js";
 import { CheckpointObjects } from "./checkpoint-objects.js";
-import { resolveCheckpointsOptions, type CheckpointsOptions } from "./checkpoint-options.js";
+import {
+  resolveCheckpointsOptions,
+  type CheckpointsOptions,
+  type ResolvedCheckpointsOptions,
+} from "./checkpoint-options.js";
 import {
   ENTRIES_PER_FRAME,
   REMOVAL_WIDTH,
@@ -24,7 +20,8 @@ import {
   type FlatEntries,
   type FlatRemovals,
 } from "./checkpoint-parts.js";
-import { readV1, v1Name, type V1Checkpoint } from "./checkpoint-v1.js";
+import { ChainReader, v1Info } from "./checkpoint-reader.js";
+import { v1Name } from "./checkpoint-v1.js";
 import { PartWriter } from "./checkpoint-writer.js";
 
 export type { ChainInfo } from "./checkpoint-manifest.js";
@@ -46,7 +43,7 @@ export interface CheckpointPart {
   removals: FlatRemovals;
 }
 
-/** How often a read or compaction starts over when the manifest moved under it. */
+/** How often a read starts over when the manifest moved under it. */
 const ATTEMPTS = 5;
 
 /**
@@ -62,25 +59,33 @@ const ATTEMPTS = 5;
 export class Checkpoints {
   readonly #objects: CheckpointObjects;
   readonly #heads: CheckpointHeads;
+  readonly #reader: ChainReader;
   readonly #writer: PartWriter;
   readonly #log: Logger;
-  readonly #opts: ReturnType<typeof resolveCheckpointsOptions>;
+  readonly #opts: ResolvedCheckpointsOptions;
   /** Per shard, the manifest revision this instance last read or wrote: a delta may only follow it. */
   readonly #seen = new Map<number, number>();
   /** Per shard, a version 1 checkpoint's summary by object nuid, so `head` downloads it once. */
   readonly #v1Heads = new Map<number, { nuid: string; info: ChainInfo }>();
 
-  private constructor(objects: CheckpointObjects, heads: CheckpointHeads, log: Logger, opts: CheckpointsOptions) {
+  private constructor(
+    objects: CheckpointObjects,
+    heads: CheckpointHeads,
+    log: Logger,
+    opts: ResolvedCheckpointsOptions,
+  ) {
     this.#objects = objects;
     this.#heads = heads;
     this.#log = log;
-    this.#opts = resolveCheckpointsOptions(opts);
-    this.#writer = new PartWriter(objects, heads, log, this.#opts);
+    this.#opts = opts;
+    this.#writer = new PartWriter(objects, heads, log, opts);
+    this.#reader = new ChainReader(objects, heads, log, (shard) => this.#writer.step("manifest-read", shard));
   }
 
+  /** Opens the object store and the manifest bucket (`NOT_INITIALIZED` if `tally init` did not create them). */
   static async open(nc: NatsConnection, log: Logger, opts: CheckpointsOptions = {}): Promise<Checkpoints> {
-    resolveCheckpointsOptions(opts);
-    return new Checkpoints(await CheckpointObjects.open(nc), await CheckpointHeads.open(nc), log, opts);
+    const resolved = resolveCheckpointsOptions(opts);
+    return new Checkpoints(await CheckpointObjects.open(nc), await CheckpointHeads.open(nc), log, resolved);
   }
 
   /**
@@ -99,7 +104,7 @@ export class Checkpoints {
     if (!o || o.deleted) return undefined;
     const cached = this.#v1Heads.get(shard);
     if (cached?.nuid === o.nuid) return cached.info;
-    const v1 = await this.#readV1(shard);
+    const v1 = await this.#reader.readV1(shard);
     if (!v1) return undefined;
     const info = v1Info(v1);
     this.#v1Heads.set(shard, { nuid: v1.object.nuid, info });
@@ -131,7 +136,7 @@ export class Checkpoints {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const h = await this.#heads.get(shard);
       if (!h) {
-        const v1 = await this.#readV1(shard);
+        const v1 = await this.#reader.readV1(shard);
         if (!v1) {
           // Gone because a first chain replaced it meanwhile? Then read that.
           if (await this.#heads.get(shard)) continue;
@@ -143,7 +148,7 @@ export class Checkpoints {
         }
         return v1Info(v1);
       }
-      const parts = await this.#load(shard, h);
+      const parts = await this.#reader.load(shard, h);
       if (parts === "moved") continue;
       if (!parts) return undefined;
       try {
@@ -236,58 +241,10 @@ export class Checkpoints {
     node: string,
     drop?: (key: number) => boolean,
   ): Promise<ChainInfo & { bytesWritten: number }> {
-    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const h = await this.#heads.get(shard);
-      const state = new EntryMap();
-      let seq: number;
-      if (!h) {
-        const v1 = await this.#readV1(shard);
-        if (!v1) throw new CheckpointError("CHECKPOINT_MISSING", shard, `shard ${shard} has no checkpoint to compact`);
-        state.upsert(v1.entries);
-        seq = v1.seq;
-      } else {
-        if (h.manifest && h.manifest.epoch > epoch) checkWrite(h, { shard, seq: 0, epoch, base: true }, undefined);
-        if (h.manifest?.parts.length === 1 && !drop) return { ...chainInfo(h.manifest), bytesWritten: 0 };
-        const parts = await this.#load(shard, h);
-        if (parts === "moved") continue;
-        if (!parts) throw new CheckpointError("CHECKPOINT_CORRUPT", shard, `shard ${shard}: checkpoint chain unusable`);
-        await deliverChain(
-          parts,
-          (f) => state.upsert(f),
-          (f) => state.remove(f),
-        ).catch((err: unknown) => {
-          throw new CheckpointError("CHECKPOINT_CORRUPT", shard, `shard ${shard}: checkpoint part does not decode`, {
-            cause: err,
-          });
-        });
-        seq = h.manifest!.seq;
-      }
-      const stored = await this.#writer.store({
-        shard,
-        kind: "base",
-        seq,
-        epoch,
-        node,
-        upserts: await state.toFlat(drop),
-        removals: [],
-      });
-      const m = h?.manifest;
-      const next: Manifest = {
-        v: 2,
-        shard,
-        seq,
-        epoch: Math.max(epoch, m?.epoch ?? 0),
-        node,
-        at: Date.now(),
-        parts: [stored.entry],
-      };
-      const written = await this.#writer.commit(next, h?.revision, stored);
-      if (h && this.#seen.get(shard) === h.revision) this.#seen.set(shard, written.revision);
-      await this.#writer.step("manifest-updated", shard);
-      await this.#writer.deleteReplaced(h, next);
-      return { ...chainInfo(next), bytesWritten: stored.entry.bytes + written.bytes };
-    }
-    throw stale(shard, "the chain kept changing while being compacted");
+    const ctx = { heads: this.#heads, reader: this.#reader, writer: this.#writer };
+    const { follow, ...result } = await compactChain(ctx, { shard, epoch, node, drop }, this.#seen.get(shard));
+    if (follow !== undefined) this.#seen.set(shard, follow);
+    return result;
   }
 
   /**
@@ -302,45 +259,6 @@ export class Checkpoints {
       graceMs: opts.graceMs ?? this.#opts.gcGraceMs,
     });
   }
-
-  /**
-   * The verified parts of the chain `h` names; "moved" if one vanished because the
-   * manifest moved meanwhile; undefined (logged) if the chain is unusable.
-   */
-  async #load(shard: number, h: Head): Promise<LoadedPart[] | "moved" | undefined> {
-    if (!h.manifest) {
-      this.#log.error({ shard, problem: h.problem }, "checkpoint manifest unreadable; not used");
-      return undefined;
-    }
-    await this.#writer.step("manifest-read", shard);
-    const load = await loadChain(this.#objects, h.manifest);
-    if (load.status === "loaded") return load.parts;
-    if (load.status === "missing") {
-      const now = await this.#heads.get(shard);
-      if (now?.revision !== h.revision) return "moved";
-      this.#log.error({ shard, part: load.part }, "checkpoint part missing; chain not used");
-      return undefined;
-    }
-    this.#log.error(
-      { shard, part: load.part, reason: load.reason },
-      "checkpoint part fails verification; chain not used",
-    );
-    return undefined;
-  }
-
-  /** The shard's version 1 checkpoint; undefined (logged if corrupt) if none is usable. */
-  async #readV1(shard: number): Promise<V1Checkpoint | undefined> {
-    try {
-      return await readV1(this.#objects, shard);
-    } catch (err) {
-      this.#log.error({ err, shard }, "version 1 checkpoint unusable; not used");
-      return undefined;
-    }
-  }
-}
-
-function v1Info(v1: V1Checkpoint): ChainInfo {
-  return { seq: v1.seq, epoch: v1.epoch, node: v1.node, parts: 1, baseBytes: v1.bytes, chainBytes: 0 };
 }
 
 /** `CHECKPOINT_INVALID` for a part whose fields or flat arrays are malformed (entries are checked while packing). */
