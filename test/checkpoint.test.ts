@@ -1,14 +1,12 @@
 import test from "ava";
-import { headers } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import { CHECKPOINTS_BUCKET } from "@tally/node";
+import { CHECKPOINT_HEADS_BUCKET, CHECKPOINTS_BUCKET } from "@tally/node";
+import { nextStreamMessage } from "../packages/node/src/nats/stream-lookup.js";
 import { waitFor } from "@tally/testing";
 import { inProcessNode, tallyServer } from "./helpers/cluster.js";
 import { startLoad, assertExact } from "./helpers/load.js";
-
-const metaSubject = (name: string) =>
-  `$O.${CHECKPOINTS_BUCKET}.M.${Buffer.from(name).toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}`;
 
 test("checkpoint - a writer that died mid-checkpoint and a corrupt checkpoint never corrupt a restore: exact", async (t) => {
   const { server, nc } = await tallyServer(t, { shards: 4 });
@@ -25,22 +23,30 @@ test("checkpoint - a writer that died mid-checkpoint and a corrupt checkpoint ne
   await waitFor(() => more.acked > 300, { timeoutMs: 30_000, message: "publishing more" });
   await more.stop();
 
-  const os = await new Objm(nc).open(CHECKPOINTS_BUCKET);
   // Shard 1: a writer died after some chunks of a newer checkpoint and before its
   // metadata record; the chunks are there, nothing points at them.
   for (let i = 0; i < 3; i++) await js.publish(`$O.${CHECKPOINTS_BUCKET}.C.deadwriter`, new Uint8Array(512).fill(7));
-  // Shard 0: the metadata names a digest its chunks do not have (corruption).
-  const info = await os.info("shard-0");
+  // Shard 0: the body of its checkpoint's base is corrupted (one byte flipped in each chunk).
+  const heads = await new Kvm(nc).open(CHECKPOINT_HEADS_BUCKET);
+  const manifest = (await heads.get("shard-0"))!.json<{ parts: { name: string }[] }>();
+  const os = await new Objm(nc).open(CHECKPOINTS_BUCKET);
+  const info = await os.info(manifest.parts[0]!.name);
   t.truthy(info);
-  const h = headers();
-  h.set("Nats-Rollup", "sub");
-  await js.publish(
-    metaSubject("shard-0"),
-    JSON.stringify({ ...info, digest: `SHA-256=${Buffer.alloc(32).toString("base64url")}=` }),
-    {
-      headers: h,
-    },
-  );
+  const chunkSubject = `$O.${CHECKPOINTS_BUCKET}.C.${info!.nuid}`;
+  const chunks: Uint8Array[] = [];
+  for (let seq = 1; ;) {
+    const m = await nextStreamMessage(nc, `OBJ_${CHECKPOINTS_BUCKET}`, chunkSubject, seq);
+    if (!m) break;
+    chunks.push(m.data);
+    seq = m.seq + 1;
+  }
+  t.is(chunks.length, info!.chunks);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.purge(`OBJ_${CHECKPOINTS_BUCKET}`, { filter: chunkSubject });
+  for (const c of chunks) {
+    c[c.length - 1] = c[c.length - 1]! ^ 0xff;
+    await js.publish(chunkSubject, c);
+  }
 
   // A node with an empty data dir must use the shared checkpoints, skip the corrupt one, replay the rest.
   const second = await inProcessNode(t, server.url, { id: "second" });

@@ -19,6 +19,7 @@ test("init - creates streams and bucket, is idempotent, keeps the shard count", 
   const { server, nc } = await tallyServer(t, { shards: 16, init: false });
   const first = await initCluster(nc, { shards: 16 });
   t.deepEqual(first.created.sort(), [
+    "kv tally_checkpoint_heads",
     "kv tally_config",
     "kv tally_leases",
     "kv tally_members",

@@ -112,13 +112,23 @@ test("retention - expired buckets leave memory, LevelDB and the shared checkpoin
   t.deepEqual(hourKeysIn(local), [], "the local snapshot holds no hour bucket");
 });
 
-/** Bucket keys of every entry in the shared checkpoints of shards 0-3. */
+/** Bucket keys of every entry in the shared checkpoints of shards 0-3, removals applied. */
 async function storedCheckpointKeys(nc: NatsConnection): Promise<number[]> {
   const checkpoints = await Checkpoints.open(nc, pino({ level: "silent" }));
   const keys: number[] = [];
   for (let shard = 0; shard < 4; shard++) {
-    const cp = await checkpoints.read(shard);
-    for (const e of cp?.entries ?? []) keys.push(e.key);
+    const held = new Map<string, number>();
+    await checkpoints.read(
+      shard,
+      (flat) => {
+        for (let i = 0; i < flat.length; i += 4)
+          held.set(`${String(flat[i + 1])}/${String(flat[i + 2])}`, flat[i + 2] as number);
+      },
+      (flat) => {
+        for (let i = 0; i < flat.length; i += 3) held.delete(`${String(flat[i + 1])}/${String(flat[i + 2])}`);
+      },
+    );
+    keys.push(...held.values());
   }
   return keys;
 }

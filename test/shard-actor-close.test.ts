@@ -64,5 +64,5 @@ test("shard actor - closed during its replay, it never claims the events it skip
   await closing;
   t.is(actor.confirmedSeq, 0, "nothing of the replay is claimed");
   t.is(await store.shardSeq(1), 0, "the local snapshot claims no event");
-  t.is(await ctx.checkpoints.read(1), undefined, "no shared checkpoint claims one either");
+  t.is(await ctx.checkpoints.head(1), undefined, "no shared checkpoint claims one either");
 });

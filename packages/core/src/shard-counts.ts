@@ -43,7 +43,7 @@ export class ShardCounts {
   readonly #periods: BucketPeriod[];
   readonly #codes: number[];
   readonly #keys: number[];
-  readonly #changes = new ChangeTracker();
+  #changes = new ChangeTracker();
   #retention: Readonly<Retention> = {};
   /** Per period code: the smallest bucket key still retained (-Infinity: all kept). */
   readonly #cutoff = new Array<number>(8).fill(-Infinity);
@@ -169,6 +169,19 @@ export class ShardCounts {
       c.d.push(key, value, 0);
       this.#entries++;
     }
+  }
+
+  /** Whether bucket key `key` is below the retention as of the last {@link setNow}. */
+  isExpired(key: number): boolean {
+    return key !== ALL_KEY && key < this.#cutoff[codeOf(key)]!;
+  }
+
+  /** Forgets every counter and every change (a restore that must start over). */
+  clear(): void {
+    this.#counters.clear();
+    this.#changes = new ChangeTracker();
+    this.#entries = 0;
+    this.#sweep = undefined;
   }
 
   /** Removes one loaded entry (a checkpoint delta's removal); all-time is never removed. */

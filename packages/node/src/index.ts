@@ -17,4 +17,4 @@ export { CLUSTER_KEY, CONFIG_BUCKET, DLQ_STREAM, DlqHeader, EVENTS_STREAM, PROBE
 export { clusterStatus } from "./admin/status.js";
 export type { ClusterStatus, MemberStatus, ShardStatus } from "./admin/status.js";
 export type { MemberInfo } from "./cluster/membership.js";
-export { CHECKPOINTS_BUCKET, INIT_DEFAULTS, LEASES_BUCKET, MEMBERS_BUCKET } from "./names.js";
+export { CHECKPOINT_HEADS_BUCKET, CHECKPOINTS_BUCKET, INIT_DEFAULTS, LEASES_BUCKET, MEMBERS_BUCKET } from "./names.js";

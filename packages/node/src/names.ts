@@ -26,8 +26,13 @@ export const DlqHeader = {
 export const MEMBERS_BUCKET = "tally_members";
 /** KV bucket of shard leases (`shard-<n>`); entries expire after the lease TTL. */
 export const LEASES_BUCKET = "tally_leases";
-/** Object store of shared checkpoints (`shard-<n>`): any node can restore any shard. */
+/**
+ * Object store of shared checkpoints: each shard's chain of parts (`shard-<n>/…`), or
+ * the whole-state object `shard-<n>` of version 1; any node can restore any shard.
+ */
 export const CHECKPOINTS_BUCKET = "tally_checkpoints";
+/** KV bucket of checkpoint manifests (`shard-<n>`): the parts of each shard's chain, updated by compare-and-set. */
+export const CHECKPOINT_HEADS_BUCKET = "tally_checkpoint_heads";
 /** Key of a shard's entry in {@link LEASES_BUCKET} and {@link CHECKPOINTS_BUCKET}: `shard-<n>`. */
 export function shardKey(shard: number): string {
   return `shard-${shard}`;

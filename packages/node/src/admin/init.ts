@@ -5,6 +5,7 @@ import { Objm } from "@nats-io/obj";
 import { assertShardCount, DLQ_FILTER, storedEventSubjects, type Period } from "@tally/core";
 import { NodeError } from "../errors.js";
 import {
+  CHECKPOINT_HEADS_BUCKET,
   CHECKPOINTS_BUCKET,
   CLUSTER_KEY,
   CONFIG_BUCKET,
@@ -121,6 +122,16 @@ export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): P
     created,
     existing,
     () => new Objm(nc).create(CHECKPOINTS_BUCKET, { replicas }),
+  );
+  // Checkpoint manifests: one per shard, moved only by compare-and-set on its revision.
+  await ensureBucket(
+    jsm,
+    `KV_${CHECKPOINT_HEADS_BUCKET}`,
+    `kv ${CHECKPOINT_HEADS_BUCKET}`,
+    replicas,
+    created,
+    existing,
+    () => kvm.create(CHECKPOINT_HEADS_BUCKET, { replicas, history: 1 }),
   );
   // The config record goes last: a node that finds it finds everything else too.
   const kv = await kvm.create(CONFIG_BUCKET, { replicas, history: 1 });

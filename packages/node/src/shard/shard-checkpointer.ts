@@ -1,12 +1,17 @@
-import { ChangeConsumer, type ChangeTake, type CountEntry, type ShardCounts } from "@tally/core";
+import { ChangeConsumer, type ChangeTake, type ShardCounts } from "@tally/core";
 import type { Lease } from "../cluster/leases.js";
-import { SLICE_COUNTERS, SLICE_ENTRIES, yieldToEventLoop } from "../slices.js";
+import { CheckpointError } from "../errors.js";
+import { SLICE_COUNTERS, yieldToEventLoop } from "../slices.js";
 import type { PersistenceContext } from "./shard-persistence.js";
 
 /**
- * The shared checkpoint of one shard: restores it when it is newer than the local
- * snapshot, and writes the state to it (one write in flight at a time, only while the
- * lease is held). The counts are taken as a consistent cut, a slice at a time.
+ * The shared checkpoint of one shard, a chain of a base and deltas (see
+ * `storage/checkpoints.ts`): restores it when it is newer than the local snapshot, and
+ * writes what changed since the last part: a delta in proportion to the entries
+ * changed (and removed), or a base of every entry when the chain cannot be followed
+ * (first write, state restored from the local snapshot, a chain moved by someone else).
+ * Compacts the chain when it grows. One write in flight at a time, only while the lease
+ * is held; the counts are taken as a consistent cut, a slice at a time.
  */
 export class ShardCheckpointer {
   readonly #shard: number;
@@ -14,6 +19,8 @@ export class ShardCheckpointer {
   readonly #ctx: PersistenceContext;
   /** Sequence of the last shared checkpoint written or found. */
   checkpointSeq = 0;
+  /** The next write must be a base: the chain does not hold exactly what the counts held at the last write. */
+  #needBase = true;
   #checkpointing: Promise<void> | undefined;
 
   constructor(shard: number, counts: ShardCounts, ctx: PersistenceContext) {
@@ -23,63 +30,104 @@ export class ShardCheckpointer {
   }
 
   /**
-   * Loads the shared checkpoint into the counts if it is newer than `localSeq`, and
-   * returns its sequence; undefined (nothing loaded) otherwise.
+   * Loads the shared checkpoint into the counts if it is newer than `localSeq` (only its
+   * manifest is read otherwise), and returns its sequence; undefined when nothing was
+   * loaded (the caller loads the local snapshot).
    */
   async restoreIfNewer(localSeq: number): Promise<number | undefined> {
-    const shared = await this.#ctx.checkpoints.read(this.#shard);
-    this.checkpointSeq = shared?.seq ?? 0;
-    if (!shared || shared.seq <= localSeq) return undefined;
-    let n = 0;
-    for (const e of shared.entries) {
-      this.#counts.load(e.ns, e.name, e.key, e.value);
-      if (++n % SLICE_ENTRIES === 0) await yieldToEventLoop();
+    const head = await this.#ctx.checkpoints.head(this.#shard);
+    this.checkpointSeq = head?.seq ?? 0;
+    this.#needBase = true;
+    if (!head || head.seq <= localSeq) return undefined;
+    try {
+      const info = await this.#ctx.checkpoints.read(
+        this.#shard,
+        (flat) => {
+          for (let i = 0; i < flat.length; i += 4) {
+            this.#counts.load(flat[i] as string, flat[i + 1] as string, flat[i + 2] as number, flat[i + 3] as number);
+          }
+        },
+        (flat) => {
+          for (let i = 0; i < flat.length; i += 3) {
+            this.#counts.unload(flat[i] as string, flat[i + 1] as string, flat[i + 2] as number);
+          }
+        },
+      );
+      if (!info || info.seq <= localSeq) {
+        this.#counts.clear();
+        return undefined;
+      }
+      this.checkpointSeq = info.seq;
+      this.#needBase = false; // the counts are exactly the chain this instance has read
+      return info.seq;
+    } catch (err) {
+      // A part that passed its digest and still does not decode: start over from local.
+      this.#ctx.log.error(
+        { err, shard: this.#shard },
+        "shared checkpoint unreadable; restoring from the local snapshot",
+      );
+      this.#counts.clear();
+      return undefined;
     }
-    return shared.seq;
   }
 
-  /** Writes the checkpoint at `seq` if the lease is held and the shard moved on since the last one. */
+  /**
+   * Writes the checkpoint at `seq` if the lease is held and the shard moved on (or
+   * buckets were removed) since the last one.
+   */
   checkpoint(seq: number, lease: Lease): Promise<void> {
     if (this.#checkpointing) return this.#checkpointing;
-    if (seq <= this.checkpointSeq || !lease.valid()) return Promise.resolve();
+    if (!lease.valid()) return Promise.resolve();
+    if (seq <= this.checkpointSeq && !this.#counts.hasChanges(ChangeConsumer.checkpoint)) return Promise.resolve();
+    const base = this.#needBase;
     // Taken synchronously with `seq`: the counts and the sequence belong together.
-    const take = this.#counts.beginTake(ChangeConsumer.checkpoint, true);
-    this.#checkpointing = this.#write(take, seq, lease).finally(() => (this.#checkpointing = undefined));
+    const take = this.#counts.beginTake(ChangeConsumer.checkpoint, base);
+    this.#checkpointing = this.#write(take, seq, lease, base).finally(() => (this.#checkpointing = undefined));
     return this.#checkpointing;
   }
 
-  async #write(take: ChangeTake, seq: number, lease: Lease): Promise<void> {
-    const end = this.#ctx.metrics.checkpointSeconds.startTimer();
-    this.#ctx.log.debug({ shard: this.#shard, seq }, "checkpoint started");
+  async #write(take: ChangeTake, seq: number, lease: Lease, base: boolean): Promise<void> {
+    const { checkpoints, metrics, log, nodeId } = this.#ctx;
+    const end = metrics.checkpointSeconds.startTimer();
     let written = false;
     try {
       while (!take.step(SLICE_COUNTERS)) await yieldToEventLoop();
-      const flat = take.upserts;
-      const entries: CountEntry[] = [];
-      for (let i = 0; i < flat.length; i += 4) {
-        entries.push({
-          ns: flat[i] as string,
-          name: flat[i + 1] as string,
-          key: flat[i + 2] as number,
-          value: flat[i + 3] as number,
-        });
-      }
-      await this.#ctx.checkpoints.write({
-        shard: this.#shard,
-        seq,
-        epoch: lease.epoch,
-        node: this.#ctx.nodeId,
-        entries,
-      });
+      const info = await checkpoints.write(
+        { shard: this.#shard, seq, epoch: lease.epoch, node: nodeId, upserts: take.upserts, removals: take.removals },
+        { base },
+      );
       written = true;
+      this.#needBase = false;
       this.checkpointSeq = Math.max(this.checkpointSeq, seq);
-      this.#ctx.log.debug({ shard: this.#shard, seq, entries: take.entries }, "checkpoint written");
+      metrics.checkpointBytes.inc({ kind: base ? "base" : "delta" }, info.bytesWritten);
+      log.debug(
+        { shard: this.#shard, seq, base, entries: take.entries, bytes: info.bytesWritten },
+        "checkpoint written",
+      );
+      if (checkpoints.needsCompaction(info) && lease.valid()) await this.#compact(lease);
       end();
     } catch (err) {
-      this.#ctx.log.error({ err, shard: this.#shard }, "shared checkpoint write failed");
+      // A chain that moved (or has no base) takes a base next; a newer owner's chain is left alone.
+      if (err instanceof CheckpointError && err.code !== "CHECKPOINT_FENCED") this.#needBase = true;
+      log.error({ err, shard: this.#shard, base }, "shared checkpoint write failed");
       throw err;
     } finally {
       this.#counts.endTake(take, written);
+    }
+  }
+
+  /** Rewrites the chain into one base from its own parts, dropping expired buckets, then collects its garbage. */
+  async #compact(lease: Lease): Promise<void> {
+    const { checkpoints, metrics, log, nodeId } = this.#ctx;
+    try {
+      const info = await checkpoints.compact(this.#shard, lease.epoch, nodeId, (key) => this.#counts.isExpired(key));
+      metrics.checkpointBytes.inc({ kind: "compaction" }, info.bytesWritten);
+      log.debug({ shard: this.#shard, bytes: info.bytesWritten }, "checkpoint chain compacted");
+      await checkpoints.collectGarbage(this.#shard);
+    } catch (err) {
+      // The deltas stay valid; a chain that cannot be read any more gets a base from memory next.
+      if (err instanceof CheckpointError && err.code !== "CHECKPOINT_FENCED") this.#needBase = true;
+      log.warn({ err, shard: this.#shard }, "checkpoint compaction failed");
     }
   }
 
