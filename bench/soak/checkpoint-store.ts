@@ -6,7 +6,7 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import { CHECKPOINTS_BUCKET } from "@tally/node";
+import { CHECKPOINT_HEADS_BUCKET, CHECKPOINTS_BUCKET } from "@tally/node";
 
 /** Counts the bytes of the chunks written to the checkpoint object store while subscribed. */
 export class ObjectStoreWrites {
@@ -56,7 +56,7 @@ export async function fullStateSize(
   entriesNow: number,
 ): Promise<FullStateSize | undefined> {
   const kvm = new Kvm(nc);
-  const heads = await kvm.open("tally_checkpoint_heads").catch(() => undefined);
+  const heads = await kvm.open(CHECKPOINT_HEADS_BUCKET).catch(() => undefined);
   const status = heads ? await heads.status().catch(() => undefined) : undefined;
   if (heads && status && status.values > 0) {
     let baseBytes = 0;

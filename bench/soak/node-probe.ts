@@ -82,11 +82,12 @@ export async function scrape(port: number): Promise<Metrics> {
   return new Metrics(await r.text());
 }
 
-/** The checkpoint figures of one scrape: bytes written by part kind, and leases lost. */
+/** The checkpoint figures of one scrape: bytes written by part kind (base, delta, compaction), and leases lost. */
 export function checkpointFigures(m: Metrics) {
   return {
     baseBytes: m.value("tally_checkpoint_bytes_written_total", { kind: "base" }),
     deltaBytes: m.value("tally_checkpoint_bytes_written_total", { kind: "delta" }),
+    compactionBytes: m.value("tally_checkpoint_bytes_written_total", { kind: "compaction" }),
     totalBytes: m.value("tally_checkpoint_bytes_written_total"),
     leasesLost: m.value("tally_leases_lost_total"),
     heapUsed: m.value("nodejs_heap_size_used_bytes"),

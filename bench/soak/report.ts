@@ -173,7 +173,8 @@ export function printDetails(r: SoakReport, path: string): void {
   const d = r.delta;
   if (!skipped(d))
     lines.push(
-      `delta: per interval ${mib(d.perInterval.deltaBytes)} deltas + ${mib(d.perInterval.baseBytes)} bases (object store saw ${mib(d.perInterval.objectStoreBytes)}), ` +
+      `delta: per interval ${mib(d.perInterval.deltaBytes)} deltas + ${mib(d.perInterval.baseBytes)} bases + ${mib(d.perInterval.compactionBytes)} compactions ` +
+        `(object store saw ${mib(d.perInterval.objectStoreBytes)}), ` +
         `${fmt(d.bytesPerChangedEntry, 1)} delta bytes per changed entry over ${fmt(d.intervals, 1)} intervals`,
     );
   const g = r.ingest;
