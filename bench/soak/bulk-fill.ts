@@ -179,28 +179,36 @@ interface Milestone {
 }
 
 /**
- * Checkpoint bytes per entry at N, 2N and 4N entries: a checkpoint that costs what changed
- * keeps bytes/N flat; one that rewrites the whole state every interval doubles it with
- * every doubling of N (the fill then takes twice the intervals, each writing twice the state).
+ * Checkpoint bytes per entry at N, 2N and 4N entries, and per entry added in each doubling
+ * (N → 2N, 2N → 4N). Compaction rewrites a chain once its deltas outweigh its base, so
+ * while the state grows it fires about once per doubling, and bytes/N saw-tooths between
+ * about one and three states' worth depending on where N falls in that cycle. The bytes per
+ * added entry of a doubling hold one compaction each: they stay flat when a checkpoint costs
+ * what changed (ratio ≈ 1), and double with every doubling when each interval rewrites the
+ * whole state (bytes ∝ N², ratio ≈ 2), so the target is judged on them.
  */
 function linearFigures(milestones: Milestone[]) {
-  const rows = milestones.map((m) => ({
-    ...m,
-    metricBytesPerEntry: m.metricBytes / m.entries,
-    storeBytesPerEntry: m.storeBytes / m.entries,
-  }));
-  const first = rows[0]!;
-  const last = rows[rows.length - 1]!;
-  const measured = last.metricBytes > 0;
-  const ratio = measured
-    ? last.metricBytesPerEntry / first.metricBytesPerEntry
-    : last.storeBytesPerEntry / first.storeBytesPerEntry;
+  const measured = milestones[milestones.length - 1]!.metricBytes > 0;
+  const bytes = (m: Milestone) => (measured ? m.metricBytes : m.storeBytes);
+  const points = milestones.map((m) => ({ ...m, bytesPerEntry: bytes(m) / m.entries }));
+  const doublings = milestones.slice(1).map((m, i) => {
+    const prev = milestones[i]!;
+    return {
+      fromEntries: prev.entries,
+      toEntries: m.entries,
+      bytesPerAddedEntry: (bytes(m) - bytes(prev)) / (m.entries - prev.entries),
+    };
+  });
+  const ratio = doublings[doublings.length - 1]!.bytesPerAddedEntry / doublings[0]!.bytesPerAddedEntry;
   return {
-    points: rows,
-    ratio4NtoN: ratio,
-    storeRatio4NtoN: last.storeBytesPerEntry / first.storeBytesPerEntry,
+    points,
+    doublings,
+    /** bytes/N at 4N over bytes/N at N (the issue's figure; saw-tooths with compaction). */
+    perEntryRatio4NtoN: points[points.length - 1]!.bytesPerEntry / points[0]!.bytesPerEntry,
+    /** bytes per added entry, 2N → 4N over N → 2N (what the target is judged on). */
+    doublingRatio: ratio,
     source: measured ? "metric" : "object store (the metric stayed 0)",
-    target: `bytes/N at 4N ≤ ${TARGETS.linearRatio} × bytes/N at N (linear ≈ 1; N² ≈ 4)`,
+    target: `bytes per added entry of the 2N → 4N doubling ≤ ${TARGETS.linearRatio} × that of N → 2N (linear ≈ 1; N² ≈ 2)`,
     met: ratio <= TARGETS.linearRatio,
   };
 }

@@ -83,6 +83,6 @@ export const TARGETS = {
   restoreMs: 5000,
   restorePeakRatio: 1.2,
   verifyRatio: 0.8,
-  /** bytes/N at 4N (or 2N) over bytes/N at N: linear stays near 1, N² doubles per doubling. */
+  /** Checkpoint bytes per entry added, 2N → 4N over N → 2N: linear stays near 1, N² doubles. */
   linearRatio: 1.5,
 };
