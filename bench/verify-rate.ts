@@ -75,8 +75,9 @@ export async function measureVerifyRate(opts: VerifyRateOptions): Promise<Verify
       const t0 = performance.now();
       const rc = await recountEventLog(nc, { stream, shards, periods, batch });
       const ms = performance.now() - t0;
-      if (rc.events !== r.events) throw new Error(`the recount read ${rc.events} events, the raw consumer ${r.events}`);
-      recount.push((rc.events * 1000) / ms);
+      if (rc.scanned !== r.events)
+        throw new Error(`the recount read ${rc.scanned} events, the raw consumer ${r.events}`);
+      recount.push((rc.scanned * 1000) / ms);
     }
     const rawPerSec = median(raw);
     const recountPerSec = median(recount);

@@ -70,7 +70,7 @@ function printReport(r: VerifyReport): void {
   const scope = r.ns === null ? "every namespace" : `namespace ${r.ns}`;
   console.log(
     `log: sequences ${log.fromSeq}..${log.endSeq} (${scope}): ${events.read} events read, ${events.counted} counted, ` +
-      `${events.skipped} skipped as the nodes skip them, ${events.perSecond} events/s`,
+      `${events.skipped} skipped as the nodes skip them (${events.scanned} read at ${events.perSecond}/s)`,
   );
   if (log.complete) console.log("the log holds every event ever stored: all-time values and every bucket checked");
   else if (log.checkedAfter !== null)

@@ -12,7 +12,10 @@ export interface EventLogRange {
   from: number;
   /** Last sequence to read, inclusive. */
   to: number;
-  /** Consumer filter, e.g. `tally.ev.*.web.*`; every event when absent. */
+  /**
+   * Consumer filter, e.g. `tally.ev.*.web.*`; every event when absent. Only a hint:
+   * when the server refuses it, every event is read, so `handle` must skip the others.
+   */
   filter?: string;
   /**
    * Messages per pull. Bigger pulls mean fewer round trips.
@@ -61,12 +64,18 @@ export async function readEventLog(
   const stream = range.stream ?? EVENTS_STREAM;
   const progress: EventLogProgress = { events: 0, seq: from - 1 };
   if (to < from) return progress;
-  const consumer = await jetstream(nc).consumers.get(stream, {
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: from,
-    ...(range.filter !== undefined ? { filter_subjects: range.filter } : {}),
-  });
-  if ((await consumer.info(true)).num_pending === 0) return progress;
+  const open = async (filter: string | undefined) => {
+    const c = await jetstream(nc).consumers.get(stream, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+      ...(filter !== undefined ? { filter_subjects: filter } : {}),
+    });
+    return { consumer: c, pending: (await c.info(true)).num_pending };
+  };
+  // nats-server 2.9 takes only a filter that is a subset of one of the stream's subjects
+  // (`tally.ev.*.web.*` spans them all): then every event is read, and `handle` skips.
+  const { consumer, pending } = await open(range.filter).catch(() => open(undefined));
+  if (pending === 0) return progress;
 
   const onProgress = opts.onProgress;
   let ended = false;

@@ -45,7 +45,9 @@ export interface Recount {
   /** The stream's first sequence once the recount was done. */
   firstSeq: number;
   window: LogWindow;
-  /** Events read. */
+  /** Messages read from the log (other namespaces' too, when the server took no filter). */
+  scanned: number;
+  /** Events of the namespace(s) recounted. */
   events: number;
   /** Events counted. */
   counted: number;
@@ -69,30 +71,42 @@ export interface RecountSettings {
   onProgress?: (p: Readonly<EventLogProgress>, fromSeq: number, endSeq: number) => void;
 }
 
+/** What a {@link storedCounterLookup} gives for an event of another namespace than the one asked for. */
+export const OTHER_NAMESPACE: unique symbol = Symbol("other namespace");
+
 /**
- * A function from a stored event to what `make` returns for its counter, or null for an
+ * A function from a stored event to what `make` returns for its counter, null for an
  * event whose subject a node refuses ({@link storedEventKey}: not UTF-8, malformed,
- * reserved namespace, wrong shard). The verdict is remembered per subject string when
- * that string tells it all, so each counter's subject is checked (and `make` called) once.
+ * reserved namespace, wrong shard), or {@link OTHER_NAMESPACE} when `ns` is given and the
+ * subject's namespace token is another (what a `tally.ev.*.<ns>.*` filter would leave
+ * out). The verdict is remembered per subject string when that string tells it all, so
+ * each counter's subject is checked (and `make` called) once.
  */
-export function storedCounterLookup<T>(shards: number, make: (key: StoredKey) => T | null): (m: JsMsg) => T | null {
-  const known = new Map<string, T | null>();
+export function storedCounterLookup<T>(
+  shards: number,
+  make: (key: StoredKey) => T | null,
+  ns?: string,
+): (m: JsMsg) => T | null | typeof OTHER_NAMESPACE {
+  const known = new Map<string, T | null | typeof OTHER_NAMESPACE>();
   return (m) => {
     const subject = m.subject;
     let target = known.get(subject);
     if (target === undefined) {
-      const shard = storedEventShard(subject);
-      let key: StoredKey | undefined;
-      try {
-        if (shard !== undefined) key = storedEventKey(m, shard, shards);
-      } catch {
-        key = undefined; // a node dead-letters it
-      }
-      target = key === undefined ? null : make(key);
+      target = ns !== undefined && subject.split(".")[3] !== ns ? OTHER_NAMESPACE : refusedOr(m, shards, make);
       if (subjectDecodedExactly(m)) known.set(subject, target);
     }
     return target;
   };
+}
+
+function refusedOr<T>(m: JsMsg, shards: number, make: (key: StoredKey) => T | null): T | null {
+  const shard = storedEventShard(m.subject);
+  if (shard === undefined) return null;
+  try {
+    return make(storedEventKey(m, shard, shards));
+  } catch {
+    return null; // a node dead-letters it
+  }
 }
 
 /** The event's body decoded, or undefined when a node would dead-letter it. */
@@ -127,10 +141,16 @@ export async function recountEventLog(nc: NatsConnection, settings: RecountSetti
   const fromSeq = Math.max(before.first_seq, 1);
   const endSeq = before.last_seq;
   const tally = new RecountTally(settings.periods);
-  const counterOf = storedCounterLookup(settings.shards, (k) => tally.counter(k.ns, k.name));
+  const ns = settings.ns;
+  const counterOf = storedCounterLookup(settings.shards, (k) => tally.counter(k.ns, k.name), ns);
   let skipped = 0;
+  let other = 0;
   const handle = (m: JsMsg): void => {
     const c = counterOf(m);
+    if (c === OTHER_NAMESPACE) {
+      other++;
+      return;
+    }
     const ev = c === null ? undefined : decodeOrSkip(m);
     if (ev === undefined || !tally.apply(c!, ev.delta, ev.ts ?? storedTimeMs(m))) skipped++;
   };
@@ -161,8 +181,9 @@ export async function recountEventLog(nc: NatsConnection, settings: RecountSetti
       firstStoredMs: after.messages > 0 ? Date.parse(after.first_ts) : undefined,
       lastStoredMs: endSeq > 0 && before.messages > 0 ? Date.parse(before.last_ts) : undefined,
     },
-    events: read.events,
-    counted: read.events - skipped,
+    scanned: read.events,
+    events: read.events - other,
+    counted: read.events - other - skipped,
     skipped,
     ms,
   };

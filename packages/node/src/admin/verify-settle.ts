@@ -5,7 +5,7 @@ import { EVENTS_STREAM } from "../names.js";
 import { storedTimeMs } from "../shard/stored-event.js";
 import { readEventLog, type EventLogProgress } from "./event-log-reader.js";
 import type { Difference } from "./verify-compare.js";
-import { decodeOrSkip, namespaceFilter, storedCounterLookup } from "./verify-recount.js";
+import { OTHER_NAMESPACE, decodeOrSkip, namespaceFilter, storedCounterLookup } from "./verify-recount.js";
 
 /** What {@link settleWithLaterEvents} found. */
 export interface SettleResult {
@@ -52,15 +52,15 @@ export async function settleWithLaterEvents(
   if (apparent.length === 0 || toSeq <= s.endSeq) return { differences: [...apparent], settled: 0, events: 0, toSeq };
   const later = new Map<string, LaterEvent[]>();
   for (const d of apparent) later.set(d.ns + "\u0000" + d.name, []);
-  const eventsOf = storedCounterLookup(s.shards, (k) => later.get(k.ns + "\u0000" + k.name) ?? null);
+  const eventsOf = storedCounterLookup(s.shards, (k) => later.get(k.ns + "\u0000" + k.name) ?? null, s.ns);
   const onProgress = s.onProgress;
   const read = await readEventLog(
     nc,
     { from: s.endSeq + 1, to: toSeq, ...(s.ns !== undefined ? { filter: namespaceFilter(s.ns) } : {}) },
     (m) => {
       const list = eventsOf(m);
-      const ev = list === null ? undefined : decodeOrSkip(m);
-      if (ev !== undefined) list!.push({ delta: ev.delta, ts: ev.ts ?? storedTimeMs(m) });
+      const ev = list === null || list === OTHER_NAMESPACE ? undefined : decodeOrSkip(m);
+      if (ev !== undefined) (list as LaterEvent[]).push({ delta: ev.delta, ts: ev.ts ?? storedTimeMs(m) });
     },
     onProgress ? { onProgress: (p) => onProgress(p, s.endSeq + 1, toSeq) } : {},
   );
