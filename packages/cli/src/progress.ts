@@ -49,8 +49,9 @@ export function progressDisplay(enabled: boolean, unit: (phase: string) => strin
             barsize: 30,
             noTTYOutput: true,
             notTTYSchedule: 2000,
+            // The cursor stays as it is, so Ctrl-C needs no clean-up and keeps its default
+            // (a SIGINT handler, which cli-progress's gracefulExit adds, would stop the exit).
             hideCursor: null,
-            gracefulExit: true,
           },
           cliProgress.Presets.shades_classic,
         );
