@@ -178,7 +178,7 @@ test("verify - a bucket changed in a node's snapshot is reported with expected a
 
   const human = await verify(server.url);
   t.is(human.code, 1);
-  t.regex(human.stdout, /^1 differences:$/m);
+  t.regex(human.stdout, /^1 difference:$/m);
   t.regex(human.stdout, new RegExp(`^web +k3 +day +2026-11-25T00:00:00.000Z +${expected} +${expected + 5}$`, "m"));
   t.is((await verify(server.url, ["other"])).code, 0, "another namespace has no difference");
 });

@@ -96,7 +96,8 @@ function printReport(r: VerifyReport): void {
     console.log(r.failures.length > 0 ? "no differences in what was read" : "no differences");
     return;
   }
-  console.log(`\n${r.differences.length} differences:`);
+  const n = r.differences.length;
+  console.log(`\n${n} ${n === 1 ? "difference" : "differences"}:`);
   printTable(
     ["NS", "NAME", "PERIOD", "BUCKET", "EXPECTED", "SERVED"],
     r.differences.map((d) => [
