@@ -183,6 +183,44 @@ test("verify - a bucket changed in a node's snapshot is reported with expected a
   t.is((await verify(server.url, ["other"])).code, 0, "another namespace has no difference");
 });
 
+test("verify - a truncated log: only buckets starting after its first event are checked, all-time values not", async (t) => {
+  const { server, nc } = await tallyServer(t, { shards: 4 });
+  await inProcessNode(t, server.url);
+  const early = new Truth();
+  for (let k = 0; k < 4; k++)
+    await publish(nc, early, `count.web.k${k}`, '{"delta":5,"ts":"2026-01-10T00:00:00Z"}', {
+      ns: "web",
+      name: `k${k}`,
+      delta: 5,
+      ts: "2026-01-10T00:00:00Z",
+    });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.purge(EVENTS_STREAM, { seq: 3 }); // the log now starts at sequence 3
+  const late = new Truth();
+  const future = new Date(Date.now() + 3 * 86_400_000).toISOString();
+  for (let k = 0; k < 4; k++)
+    await publish(nc, late, `count.web.k${k}`, `{"delta":${k + 1},"ts":"${future}"}`, {
+      ns: "web",
+      name: `k${k}`,
+      delta: k + 1,
+      ts: future,
+    });
+  const first = (await jsm.streams.getMessage(EVENTS_STREAM, { seq: 3 }))!.time.getTime();
+  // Events the log dropped were stored at or before its first event, so only buckets
+  // starting after it can be recounted; the early events' buckets (January) are older.
+  const checkable = [...early.buckets(), ...late.buckets()].filter((b) => Date.parse(b.bucket) > first);
+  t.true(checkable.length >= 8, "the future hour and day of each counter at least");
+
+  const { code, report } = await verifyJson(server.url);
+  t.is(code, 0, JSON.stringify(report.differences));
+  t.false(report.log.complete);
+  t.is(report.log.firstSeq, 3);
+  t.is(report.log.checkedAfter, new Date(first).toISOString());
+  t.is(report.checked.allTime, 0);
+  t.is(report.checked.counters, 4);
+  t.is(report.checked.buckets, checkable.length);
+});
+
 test("verify - runs against a cluster that keeps counting: values ahead by later events are no difference", async (t) => {
   const { server, nc } = await tallyServer(t, { shards: 8 });
   await inProcessNode(t, server.url);
