@@ -10,6 +10,7 @@ import { registerInit } from "./commands/init.js";
 import { registerNatsConfig } from "./commands/nats-config.js";
 import { registerNode } from "./commands/node.js";
 import { registerStatus } from "./commands/status.js";
+import { registerVerify } from "./commands/verify.js";
 
 const program = addConnectionOptions(
   new Command("tally")
@@ -27,6 +28,7 @@ registerInc(program, flags);
 registerGet(program, flags);
 registerStatus(program, flags);
 registerDlq(program, flags);
+registerVerify(program, flags);
 
 try {
   await program.parseAsync();
