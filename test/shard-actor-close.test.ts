@@ -2,12 +2,13 @@ import test from "ava";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { pino } from "pino";
-import { DEFAULT_PERIODS, shardOf } from "@tally/core";
+import { DEFAULT_PERIODS, DEFAULT_RETENTION, shardOf } from "@tally/core";
 import { initCluster, natsMappings } from "@tally/node";
 import { startServer, tempDir } from "@tally/testing";
 import { Lease } from "../packages/node/src/cluster/leases.js";
 import { createMetrics } from "../packages/node/src/http/metrics.js";
 import { EVENTS_STREAM } from "../packages/node/src/names.js";
+import { LogGapMarks } from "../packages/node/src/shard/log-gap-marks.js";
 import { ShardActor } from "../packages/node/src/shard/shard-actor.js";
 import { Checkpoints } from "../packages/node/src/storage/checkpoints.js";
 import { SnapshotStore } from "../packages/node/src/storage/snapshot-store.js";
@@ -49,6 +50,8 @@ test("shard actor - closed during its replay, it never claims the events it skip
     pullBatch: 64,
     snapshotEvents: 1_000_000,
     maxSeriesPoints: 100,
+    retention: () => DEFAULT_RETENTION,
+    logGaps: await LogGapMarks.open(nc, "t", log),
   };
   const actor = new ShardActor(1, ctx, new Lease(1, 1, performance.now(), 60_000));
   await actor.restore(last);

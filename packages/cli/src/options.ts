@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "commander";
-import { parsePeriods, type Period } from "@tally/core";
+import { parseDuration, parsePeriods, type Period } from "@tally/core";
+import { parseSize } from "@tally/node";
 
 /** Parser of an integer option; `name` goes into the error (`--shards must be an integer`). */
 export const int =
@@ -27,3 +28,30 @@ export const fractionArg = (v: string): number => {
 
 /** Parser of a time: an integer is epoch ms, anything else goes to the server as text (ISO-8601). */
 export const timeArg = (v: string): number | string => (/^-?\d+$/.test(v) ? Number(v) : v);
+
+/** Words that lift a limit (`--log-max-age unlimited`); parsed as null. */
+const UNLIMITED = new Set(["unlimited", "forever", "none"]);
+
+/** Parser of a duration (`30d`, `48h`, `1h30m`) in ms, or null for `unlimited`/`forever`. */
+export const durationOrUnlimited =
+  (name: string) =>
+  (v: string): number | null => {
+    if (UNLIMITED.has(v.trim().toLowerCase())) return null;
+    try {
+      return parseDuration(v, name);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+
+/** Parser of a size (`500MB`, `10GiB`, bytes) in bytes, or null for `unlimited`. */
+export const sizeOrUnlimited =
+  (name: string) =>
+  (v: string): number | null => {
+    if (UNLIMITED.has(v.trim().toLowerCase())) return null;
+    try {
+      return parseSize(v, name);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };

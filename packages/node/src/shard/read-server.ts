@@ -13,7 +13,7 @@ import {
   type ReadRequest,
   type ShardCounts,
 } from "@tally/core";
-import { respondJson } from "../nats/replies.js";
+import { respondJson, type ReplyAnnotation } from "../nats/replies.js";
 
 /** A read request taken apart and checked against the shard that got it. */
 export interface ShardRead {
@@ -52,8 +52,18 @@ export function parseShardRead(msg: Msg, shard: number, settings: ReadSettings):
   return { ns: key.ns, name: key.name, req };
 }
 
-/** Answers a parsed read from the shard's counts: a value or a zero-filled series. */
-export function answerRead(msg: Msg, read: ShardRead, counts: ShardCounts, settings: ReadSettings): void {
+/**
+ * Answers a parsed read from the shard's counts: a value or a zero-filled series, with
+ * `annotation` (the shard's log gap mark, if any) merged into every success reply.
+ */
+export function answerRead(
+  msg: Msg,
+  read: ShardRead,
+  counts: ShardCounts,
+  settings: ReadSettings,
+  annotation?: ReplyAnnotation,
+): void {
+  const respond = (body: object) => respondJson(msg, body, annotation);
   const { ns, name, req } = read;
   if (req.kind === "series") {
     if (req.period === "all") throw new RequestError("BAD_REQUEST", "period all has no series");
@@ -62,12 +72,12 @@ export function answerRead(msg: Msg, read: ShardRead, counts: ShardCounts, setti
       bucket: bucketIso(p, i),
       value: counts.bucket(ns, name, bucketKey(p, i)),
     }));
-    respondJson(msg, { ns, name, period: p, points });
+    respond({ ns, name, period: p, points });
   } else if (req.period === "all") {
-    respondJson(msg, { ns, name, period: "all", value: counts.all(ns, name) });
+    respond({ ns, name, period: "all", value: counts.all(ns, name) });
   } else {
     const i = bucketIndex(req.period, req.at);
-    respondJson(msg, {
+    respond({
       ns,
       name,
       period: req.period,

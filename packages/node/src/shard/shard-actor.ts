@@ -1,12 +1,13 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { ShardCounts, TallyError, type Period } from "@tally/core";
+import { ShardCounts, TallyError, type Period, type Retention } from "@tally/core";
 import type { NodeMetrics, ShardStats } from "../http/metrics.js";
 import type { Lease } from "../cluster/leases.js";
 import type { Checkpoints } from "../storage/checkpoints.js";
 import type { SnapshotStore } from "../storage/snapshot-store.js";
 import { DeadLetterWriter } from "./dead-letter-writer.js";
+import type { LogGapView } from "./log-gap-marks.js";
 import { ShardConsumer } from "./shard-consumer.js";
 import { ShardPersistence, type RestoreSource } from "./shard-persistence.js";
 import { ShardProgress } from "./shard-progress.js";
@@ -29,6 +30,10 @@ export interface ShardActorContext {
   readonly pullBatch: number;
   readonly snapshotEvents: number;
   readonly maxSeriesPoints: number;
+  /** The cluster's retention as `tally init` last set it (nodes follow changes without a restart). */
+  readonly retention: () => Readonly<Retention>;
+  /** Shards marked with a log gap (their read replies say so). */
+  readonly logGaps: LogGapView;
 }
 
 /**
