@@ -29,14 +29,23 @@ export const fractionArg = (v: string): number => {
 /** Parser of a time: an integer is epoch ms, anything else goes to the server as text (ISO-8601). */
 export const timeArg = (v: string): number | string => (/^-?\d+$/.test(v) ? Number(v) : v);
 
-/** Words that lift a limit (`--log-max-age unlimited`); parsed as null. */
-const UNLIMITED = new Set(["unlimited", "forever", "none"]);
+/** Words that lift a limit (`--log-max-age unlimited`). */
+const UNLIMITED_WORDS = new Set(["unlimited", "forever", "none"]);
 
-/** Parser of a duration (`30d`, `48h`, `1h30m`) in ms, or null for `unlimited`/`forever`. */
+/**
+ * What a limit parser returns for those words (commander turns a parser's null into "",
+ * so null cannot stand for "no limit"); {@link limitValue} maps it to null.
+ */
+export const UNLIMITED = "unlimited";
+
+/** A parsed limit as `@tally/node` takes it: null lifts the limit. */
+export const limitValue = (v: number | typeof UNLIMITED): number | null => (v === UNLIMITED ? null : v);
+
+/** Parser of a duration (`30d`, `48h`, `1h30m`) in ms, or {@link UNLIMITED} for `unlimited`/`forever`. */
 export const durationOrUnlimited =
   (name: string) =>
-  (v: string): number | null => {
-    if (UNLIMITED.has(v.trim().toLowerCase())) return null;
+  (v: string): number | typeof UNLIMITED => {
+    if (UNLIMITED_WORDS.has(v.trim().toLowerCase())) return UNLIMITED;
     try {
       return parseDuration(v, name);
     } catch (err) {
@@ -44,11 +53,11 @@ export const durationOrUnlimited =
     }
   };
 
-/** Parser of a size (`500MB`, `10GiB`, bytes) in bytes, or null for `unlimited`. */
+/** Parser of a size (`500MB`, `10GiB`, bytes) in bytes, or {@link UNLIMITED}. */
 export const sizeOrUnlimited =
   (name: string) =>
-  (v: string): number | null => {
-    if (UNLIMITED.has(v.trim().toLowerCase())) return null;
+  (v: string): number | typeof UNLIMITED => {
+    if (UNLIMITED_WORDS.has(v.trim().toLowerCase())) return UNLIMITED;
     try {
       return parseSize(v, name);
     } catch (err) {

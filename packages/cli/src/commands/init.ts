@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { formatDuration, formatRetention, type Period } from "@tally/core";
 import { INIT_DEFAULTS, LOG_MAX_BYTES_FLOOR, formatSize, initCluster, type InitOptions } from "@tally/node";
 import { withConnection, type FlagsOf } from "../connection.js";
-import { durationOrUnlimited, int, periodsArg, sizeOrUnlimited } from "../options.js";
+import { durationOrUnlimited, int, limitValue, periodsArg, sizeOrUnlimited, type UNLIMITED } from "../options.js";
 
 interface InitFlags {
   shards?: number;
@@ -12,9 +12,9 @@ interface InitFlags {
   leaseTtl?: number;
   retention?: string;
   checkpointInterval?: number;
-  logMaxAge?: number | null;
-  logMaxBytes?: number | null;
-  dlqMaxAge?: number | null;
+  logMaxAge?: number | typeof UNLIMITED;
+  logMaxBytes?: number | typeof UNLIMITED;
+  dlqMaxAge?: number | typeof UNLIMITED;
 }
 
 /** `tally init`: creates (or checks and updates) the streams and buckets; idempotent. */
@@ -89,9 +89,9 @@ export function registerInit(program: Command, flags: FlagsOf): void {
         if (o.leaseTtl !== undefined) opts.leaseTtlMs = o.leaseTtl;
         if (o.retention !== undefined) opts.retention = o.retention;
         if (o.checkpointInterval !== undefined) opts.checkpointIntervalMs = o.checkpointInterval;
-        if (o.logMaxAge !== undefined) opts.logMaxAgeMs = o.logMaxAge;
-        if (o.logMaxBytes !== undefined) opts.logMaxBytes = o.logMaxBytes;
-        if (o.dlqMaxAge !== undefined) opts.dlqMaxAgeMs = o.dlqMaxAge;
+        if (o.logMaxAge !== undefined) opts.logMaxAgeMs = limitValue(o.logMaxAge);
+        if (o.logMaxBytes !== undefined) opts.logMaxBytes = limitValue(o.logMaxBytes);
+        if (o.dlqMaxAge !== undefined) opts.dlqMaxAgeMs = limitValue(o.dlqMaxAge);
         const r = await initCluster(nc, opts);
         for (const c of r.created) console.log(`created  ${c}`);
         for (const c of r.existing) console.log(`exists   ${c}`);
