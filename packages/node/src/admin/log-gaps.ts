@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
+import type { LogGapMark } from "@tally/core";
 import { CONFIG_BUCKET } from "../names.js";
 import { openKv } from "../nats/buckets.js";
 
@@ -26,10 +27,7 @@ export interface LogGapRecord {
 }
 
 /** The range a read reply names when its shard is marked: `"logGap": {"restoredSeq","logFirstSeq"}`. */
-export interface LogGap {
-  restoredSeq: number;
-  logFirstSeq: number;
-}
+export type LogGap = LogGapMark;
 
 /** Header on every read reply of a marked shard. */
 export const LOG_GAP_HEADER = "Tally-Warning";
@@ -83,8 +81,8 @@ export function nextLogGap(
 /** The warning a marked shard's replies carry in {@link LOG_GAP_HEADER}. */
 export function logGapWarning(r: LogGapRecord): string {
   return (
-    `log gap: events of shard ${r.shard} with sequence ${r.restoredSeq + 1}-${r.logFirstSeq - 1} left the log ` +
-    `before a checkpoint held them and may be missing from this count (tally accept-gap --shard ${r.shard})`
+    `log gap: events of shard ${r.shard} with sequence ${r.restoredSeq + 1}-${r.logFirstSeq - 1} are gone from ` +
+    `the log, no checkpoint held them, and they may be missing from this count (tally accept-gap --shard ${r.shard})`
   );
 }
 

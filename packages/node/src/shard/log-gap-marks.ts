@@ -115,8 +115,8 @@ export class LogGapMarks implements LogGapView {
           missing: `${gap.restoredSeq + 1}-${gap.logFirstSeq - 1}`,
           found: how,
         },
-        `events of shard ${shard} with sequence ${gap.restoredSeq + 1}-${gap.logFirstSeq - 1} left the log before any ` +
-          `checkpoint held them: its counts may miss them. Every read reply of the shard now carries "logGap" and a ` +
+        `events of shard ${shard} with sequence ${gap.restoredSeq + 1}-${gap.logFirstSeq - 1} are gone from the log ` +
+          `and no checkpoint held them: its counts may miss them. Every read reply of the shard now carries "logGap" and a ` +
           `Tally-Warning header. Restore the events if you have them elsewhere, or accept the counts as they are with ` +
           `\`tally accept-gap --shard ${shard}\``,
       );
