@@ -55,9 +55,6 @@ export const INIT_DEFAULTS = {
   retention: DEFAULT_RETENTION,
   /** Longest shared checkpoint interval of the cluster's nodes, in ms: the node default. */
   checkpointIntervalMs: NODE_DEFAULTS.checkpointIntervalMs,
-  /** Events stream max age and size: unlimited (the log keeps every event, as before limits existed). */
-  logMaxAgeMs: undefined,
-  logMaxBytes: undefined,
   /** How long the dead-letter stream keeps a record, in ms: 30 days. */
   dlqMaxAgeMs: 30 * 86_400_000,
 } as const;
