@@ -6,6 +6,7 @@ import {
   assertShardCount,
   DEFAULT_RETENTION,
   DLQ_FILTER,
+  formatRetention,
   parseRetention,
   storedEventSubjects,
   TallyError,
@@ -199,7 +200,7 @@ export async function initCluster(nc: NatsConnection, opts: InitOptions = {}): P
   // The config record goes last: a node that finds it finds everything else too.
   const kv = await kvm.create(CONFIG_BUCKET, { replicas, history: 1 });
   if (existingConfig) {
-    const settings = (c: ClusterConfig) => [c.replicas, c.retention, c.maxCheckpointIntervalMs];
+    const settings = (c: ClusterConfig) => [c.replicas, formatRetention(c.retention), c.maxCheckpointIntervalMs];
     if (JSON.stringify(settings(existingConfig)) !== JSON.stringify(settings(config))) {
       await kv.put(CLUSTER_KEY, JSON.stringify(config));
       changed.push(`kv ${CONFIG_BUCKET} (cluster settings)`);
