@@ -7,7 +7,7 @@
  * (counter, period, bucket) entries and measures the retained heap per entry after full GCs,
  * then does the same for the baselines. Prints one JSON object on stdout.
  */
-import { ShardCounts } from "@tally/core";
+import { ChangeConsumer, ShardCounts } from "@tally/core";
 import { intArg } from "./lib/args.js";
 import { hrNow, msSince } from "./lib/time.js";
 
@@ -63,7 +63,9 @@ const withDirty = measure(fillTally, (c) => c.entries);
 const tally = measure(
   () => {
     const c = fillTally();
-    c.takeDirty();
+    const take = c.beginTake(ChangeConsumer.snapshot);
+    take.step(Infinity);
+    c.endTake(take, true);
     return c;
   },
   (c) => c.entries,

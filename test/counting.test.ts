@@ -8,7 +8,7 @@ import { EVENTS_STREAM } from "@tally/node";
 import { inProcessNode, tallyServer } from "./helpers/cluster.js";
 import { Truth } from "./helpers/truth.js";
 
-const DAY = 86_400_000;
+import { DAY, RECENT_MONDAY } from "./helpers/time.js";
 
 test("counting - every acked event counts exactly once, in its event-time buckets", async (t) => {
   const { server, nc } = await tallyServer(t);
@@ -16,7 +16,7 @@ test("counting - every acked event counts exactly once, in its event-time bucket
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const truth = new Truth();
-  const base = Date.UTC(2026, 10, 16, 0, 0, 0); // a Monday: days cross a week boundary below
+  const base = RECENT_MONDAY; // a Monday: days cross a week boundary below
   let seed = 42;
   const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
   const enc = new TextEncoder();
@@ -128,7 +128,7 @@ test("counting - a node with an empty data dir rebuilds every count from the str
   const first = await inProcessNode(t, server.url);
   const client = tallyClient(nc);
   const truth = new Truth();
-  const base = Date.UTC(2026, 0, 30);
+  const base = RECENT_MONDAY;
   for (let i = 0; i < 400; i++) {
     const ts = base + (i % 4) * DAY;
     const a = await client.inc(`n${i % 2}`, `c${i % 9}`, { delta: (i % 3) - 1 || 3, ts });

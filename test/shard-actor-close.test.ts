@@ -50,7 +50,8 @@ test("shard actor - closed during its replay, it never claims the events it skip
     pullBatch: 64,
     snapshotEvents: 1_000_000,
     maxSeriesPoints: 100,
-    retention: () => DEFAULT_RETENTION,
+    retention: () => ({}),
+    now: Date.now,
     logGaps: await LogGapMarks.open(nc, "t", log),
   };
   const actor = new ShardActor(1, ctx, new Lease(1, 1, performance.now(), 60_000));
@@ -64,6 +65,6 @@ test("shard actor - closed during its replay, it never claims the events it skip
   await actor.checkpoint();
   await closing;
   t.is(actor.confirmedSeq, 0, "nothing of the replay is claimed");
-  t.is((await store.loadShard(1)).seq, 0, "the local snapshot claims no event");
+  t.is(await store.shardSeq(1), 0, "the local snapshot claims no event");
   t.is(await ctx.checkpoints.read(1), undefined, "no shared checkpoint claims one either");
 });

@@ -9,8 +9,8 @@ import { tallyCluster } from "./helpers/cluster.js";
 import { Truth } from "./helpers/truth.js";
 import { within } from "./helpers/deadline.js";
 
-const DAY = 86_400_000;
-const BASE = Date.UTC(2026, 10, 18);
+import { DAY, RECENT_MONDAY } from "./helpers/time.js";
+const BASE = RECENT_MONDAY + 2 * DAY;
 const FAST = { heartbeatMs: 200, memberTimeoutMs: 1500, checkpointIntervalMs: 500, snapshotIntervalMs: 200 };
 /** Log lines that mean a snapshot, checkpoint or hand-off write failed. */
 const WRITE_FAILED =

@@ -7,8 +7,8 @@ import { tallyClient } from "@tally/client";
 import { backgroundLoop } from "./background.js";
 import { Truth } from "./truth.js";
 
-const DAY = 86_400_000;
-const BASE = Date.UTC(2026, 10, 18);
+import { DAY, RECENT_MONDAY } from "./time.js";
+const BASE = RECENT_MONDAY + 2 * DAY;
 const enc = new TextEncoder();
 
 /** Options of {@link startLoad}. */

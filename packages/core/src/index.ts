@@ -85,6 +85,7 @@ export {
 export type { Retention } from "./retention.js";
 
 export { ALL_KEY, ShardCounts } from "./shard-counts.js";
+export { ChangeConsumer, ChangeTake } from "./count-changes.js";
 export type { CountEntry } from "./shard-counts.js";
 
 export { backoffMs, sleep } from "./backoff.js";

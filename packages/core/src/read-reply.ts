@@ -20,11 +20,17 @@ export interface SeriesPoint {
   value: number;
 }
 
-/** Reply to a series read: every bucket in the range, zero-filled, oldest first. */
+/**
+ * Reply to a series read: every retained bucket in the range, zero-filled, oldest
+ * first. A range that reaches before the period's retention holds only the retained
+ * buckets, and `retainedFrom` says where they start.
+ */
 export interface SeriesReply {
   ns: string;
   name: string;
   period: Period;
+  /** Start (ISO-8601) of the oldest retained bucket; only when the range reached before it. */
+  retainedFrom?: string;
   points: SeriesPoint[];
   /** Present while the counter's shard is marked with a log gap: see {@link LogGapMark}. */
   logGap?: LogGapMark;

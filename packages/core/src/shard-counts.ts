@@ -1,16 +1,14 @@
+import {
+  ChangeTracker,
+  STRIDE,
+  splitCounterKey,
+  type ChangeConsumer,
+  type ChangeTake,
+  type Counter,
+} from "./count-changes.js";
 import { EventError } from "./errors.js";
-import { bucketIndex, bucketKey, type Period } from "./periods.js";
-
-/** One counter's values: all-time plus one map entry per (period, bucket). */
-interface Counter {
-  /** `ns \0 name` — the counter's identity inside a shard. */
-  readonly key: string;
-  all: number;
-  /** bucketKey(period, index) → value; all-time is kept in `all`. */
-  readonly buckets: Map<number, number>;
-  /** Bucket keys changed since the last snapshot (0 stands for all-time). */
-  dirty: Set<number> | undefined;
-}
+import { PeriodCode, bucketIndex, bucketKey, type BucketPeriod, type Period } from "./periods.js";
+import { firstRetainedIndex, type Retention } from "./retention.js";
 
 /** A (counter, bucket key, value) triple, as written to and loaded from a snapshot. */
 export interface CountEntry {
@@ -28,21 +26,35 @@ const SEP = "\u0000";
 
 /**
  * The in-memory count model of one shard: every counter's all-time value and its
- * (period, bucket) values, with the set of entries changed since the last snapshot.
- * Pure (no I/O, no clock): buckets come from the event time given to {@link apply}.
- * Not thread-safe and needs not be: only its shard actor touches it. Values stay exact (safe integers) or the update is
- * refused whole with `COUNT_OVERFLOW`.
+ * (period, bucket) values, with retention (expired buckets are neither counted into nor
+ * kept) and change tracking for the local snapshot and the shared checkpoint.
+ *
+ * Pure: no I/O and no clock. Buckets come from the event time given to {@link apply};
+ * expiry from the time given to {@link setNow}. Only its shard actor touches it, one
+ * call at a time. Values stay exact (safe integers) or the update is refused whole
+ * with `COUNT_OVERFLOW`.
+ *
+ * Memory: a counter is one small object and one array of numbers, three per entry
+ * (key, value, generation of its last change), so an entry costs about 24 bytes plus
+ * its share of the counter; change tracking adds no copy of the state.
  */
 export class ShardCounts {
   readonly #counters = new Map<string, Counter>();
-  readonly #periods: Exclude<Period, "all">[];
-  #dirty: Counter[] = [];
+  readonly #periods: BucketPeriod[];
+  readonly #codes: number[];
   readonly #keys: number[];
+  readonly #changes = new ChangeTracker();
+  #retention: Readonly<Retention> = {};
+  /** Per period code: the smallest bucket key still retained (-Infinity: all kept). */
+  readonly #cutoff = new Array<number>(8).fill(-Infinity);
   #entries = 0;
+  #sweep: IterableIterator<Counter> | undefined;
 
-  constructor(periods: readonly Period[]) {
-    this.#periods = periods.filter((p): p is Exclude<Period, "all"> => p !== "all");
+  constructor(periods: readonly Period[], retention: Readonly<Retention> = {}) {
+    this.#periods = periods.filter((p): p is BucketPeriod => p !== "all");
+    this.#codes = this.#periods.map((p) => PeriodCode[p]);
     this.#keys = new Array<number>(this.#periods.length).fill(0);
+    this.#retention = retention;
   }
 
   /** Number of counters held. */
@@ -55,103 +67,211 @@ export class ShardCounts {
     return this.#entries;
   }
 
-  /** Adds `delta` at event time `ts` to every period's bucket; all or nothing. */
+  /** The retention in force. */
+  get retention(): Readonly<Retention> {
+    return this.#retention;
+  }
+
+  /** Changes the retention; takes effect at the next {@link setNow}. */
+  setRetention(retention: Readonly<Retention>): void {
+    this.#retention = retention;
+  }
+
+  /**
+   * Moves the model's clock to `nowMs`: buckets that expired by then are no longer
+   * counted into, and the next {@link sweep} removes them.
+   */
+  setNow(nowMs: number): void {
+    for (const p of this.#periods) {
+      const first = firstRetainedIndex(p, this.#retention[p], nowMs);
+      this.#cutoff[PeriodCode[p]] = first === -Infinity ? -Infinity : bucketKey(p, first);
+    }
+  }
+
+  /**
+   * Adds `delta` at event time `ts` to all-time and to every period's bucket that is
+   * still retained; all or nothing. An event older than a period's retention still counts
+   * in all-time and in the periods that keep it.
+   */
   apply(ns: string, name: string, delta: number, ts: number): void {
     const key = ns + SEP + name;
     let c = this.#counters.get(key);
-    const all = (c?.all ?? 0) + delta;
-    if (!Number.isSafeInteger(all)) throw overflow(ns, name);
     const keys = this.#keys;
-    for (let i = 0; i < this.#periods.length; i++) {
-      const p = this.#periods[i]!;
+    const periods = this.#periods;
+    const cutoff = this.#cutoff;
+    for (let i = 0; i < periods.length; i++) {
+      const p = periods[i]!;
       const k = bucketKey(p, bucketIndex(p, ts));
-      keys[i] = k;
-      if (c && !Number.isSafeInteger((c.buckets.get(k) ?? 0) + delta)) throw overflow(ns, name);
+      keys[i] = k >= cutoff[this.#codes[i]!]! ? k : NaN;
     }
-    if (!c) {
-      c = { key, all: 0, buckets: new Map(), dirty: undefined };
+    if (c) {
+      const d = c.d;
+      if (!Number.isSafeInteger(d[1]! + delta)) throw overflow(ns, name);
+      for (let i = 0; i < keys.length; i++) {
+        const at = find(d, keys[i]!);
+        if (at >= 0 && !Number.isSafeInteger(d[at + 1]! + delta)) throw overflow(ns, name);
+      }
+      this.#changes.beforeChange(c);
+    } else {
+      if (!Number.isSafeInteger(delta)) throw overflow(ns, name);
+      c = { key, d: [0, 0, 0], marks: 0 };
       this.#counters.set(key, c);
       this.#entries++;
     }
-    c.all = all;
-    if (!c.dirty) {
-      c.dirty = new Set();
-      this.#dirty.push(c);
-    }
-    c.dirty.add(ALL_KEY);
-    const buckets = c.buckets;
+    const gen = this.#changes.gen;
+    const d = c.d;
+    d[1] = d[1]! + delta;
+    d[2] = gen;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
-      const v = buckets.get(k);
-      if (v === undefined) this.#entries++;
-      buckets.set(k, (v ?? 0) + delta);
-      c.dirty.add(k);
+      if (k !== k) continue; // NaN: expired
+      const at = find(d, k);
+      if (at >= 0) {
+        d[at + 1] = d[at + 1]! + delta;
+        d[at + 2] = gen;
+      } else {
+        d.push(k, delta, gen);
+        this.#entries++;
+      }
     }
+    this.#changes.changed(c);
   }
 
   /** All-time value; 0 for a counter never seen. */
   all(ns: string, name: string): number {
-    return this.#counters.get(ns + SEP + name)?.all ?? 0;
+    return this.#counters.get(ns + SEP + name)?.d[1] ?? 0;
   }
 
-  /** Value of one bucket; 0 when empty. */
+  /** Value of one bucket; 0 when empty (whether it expired is the reader's rule to apply). */
   bucket(ns: string, name: string, key: number): number {
-    return this.#counters.get(ns + SEP + name)?.buckets.get(key) ?? 0;
+    const d = this.#counters.get(ns + SEP + name)?.d;
+    if (!d) return 0;
+    const at = find(d, key);
+    return at >= 0 ? d[at + 1]! : 0;
   }
 
-  /** Takes the entries changed since the last call and clears their dirty marks. */
-  takeDirty(): CountEntry[] {
-    const out: CountEntry[] = [];
-    for (const c of this.#dirty) {
-      const cut = c.key.indexOf(SEP);
-      const ns = c.key.slice(0, cut);
-      const name = c.key.slice(cut + 1);
-      for (const k of c.dirty ?? []) {
-        out.push({ ns, name, key: k, value: k === ALL_KEY ? c.all : (c.buckets.get(k) ?? 0) });
-      }
-      c.dirty = undefined;
+  /** Loads one entry of a snapshot or checkpoint (unchanged: no consumer is told). */
+  load(ns: string, name: string, key: number, value: number): void {
+    const id = ns + SEP + name;
+    let c = this.#counters.get(id);
+    if (!c) {
+      c = { key: id, d: [0, 0, 0], marks: 0 };
+      this.#counters.set(id, c);
+      this.#entries++;
     }
-    this.#dirty = [];
-    return out;
+    if (key === ALL_KEY) {
+      c.d[1] = value;
+      return;
+    }
+    const at = find(c.d, key);
+    if (at >= 0) c.d[at + 1] = value;
+    else {
+      c.d.push(key, value, 0);
+      this.#entries++;
+    }
   }
 
-  /** Every entry held, as of now (for a full checkpoint). */
+  /** Removes one loaded entry (a checkpoint delta's removal); all-time is never removed. */
+  unload(ns: string, name: string, key: number): void {
+    const c = this.#counters.get(ns + SEP + name);
+    if (!c || key === ALL_KEY) return;
+    const at = find(c.d, key);
+    if (at < 0) return;
+    c.d.splice(at, STRIDE);
+    this.#entries--;
+  }
+
+  /**
+   * Removes expired buckets from up to `budget` counters, recording each removal for
+   * the snapshot and the checkpoint; true once a whole pass over the counters is done.
+   * Call {@link setNow} first. Counters added during a pass may or may not be visited.
+   */
+  sweep(budget: number): { done: boolean; removed: number } {
+    this.#sweep ??= this.#counters.values();
+    let removed = 0;
+    for (let n = 0; n < budget; n++) {
+      const next = this.#sweep.next();
+      if (next.done) {
+        this.#sweep = undefined;
+        return { done: true, removed };
+      }
+      removed += this.#expire(next.value);
+    }
+    return { done: false, removed };
+  }
+
+  #expire(c: Counter): number {
+    const d = c.d;
+    const cutoff = this.#cutoff;
+    let expired = 0;
+    for (let i = STRIDE; i < d.length; i += STRIDE) {
+      const k = d[i]!;
+      if (k < cutoff[codeOf(k)]!) expired++;
+    }
+    if (expired === 0) return 0;
+    this.#changes.beforeChange(c);
+    const [ns, name] = splitCounterKey(c.key);
+    let w = STRIDE;
+    for (let i = STRIDE; i < d.length; i += STRIDE) {
+      const k = d[i]!;
+      if (k < cutoff[codeOf(k)]!) {
+        this.#changes.removed(ns, name, k);
+        continue;
+      }
+      if (w !== i) {
+        d[w] = k;
+        d[w + 1] = d[i + 1]!;
+        d[w + 2] = d[i + 2]!;
+      }
+      w += STRIDE;
+    }
+    d.length = w;
+    this.#entries -= expired;
+    return expired;
+  }
+
+  /**
+   * Begins taking the entries that changed since `consumer`'s last take (or, with
+   * `full`, every entry), as of now: step it with {@link ChangeTake.step} between other
+   * work, then end it with {@link endTake}.
+   */
+  beginTake(consumer: ChangeConsumer, full = false): ChangeTake {
+    return this.#changes.begin(consumer, full ? this.#counters.values() : undefined);
+  }
+
+  /** Whether `consumer`'s next take would hold anything (a change or a removal). */
+  hasChanges(consumer: ChangeConsumer): boolean {
+    return this.#changes.hasChanges(consumer);
+  }
+
+  /** Ends a take; if its write failed, its changes are handed out again by the next take. */
+  endTake(take: ChangeTake, written: boolean): void {
+    this.#changes.end(take, written);
+  }
+
+  /** Every entry held, as of now (tests and tools; a node uses a full take). */
   dump(): CountEntry[] {
     const out: CountEntry[] = [];
     for (const c of this.#counters.values()) {
-      const cut = c.key.indexOf(SEP);
-      const ns = c.key.slice(0, cut);
-      const name = c.key.slice(cut + 1);
-      out.push({ ns, name, key: ALL_KEY, value: c.all });
-      for (const [k, v] of c.buckets) out.push({ ns, name, key: k, value: v });
+      const [ns, name] = splitCounterKey(c.key);
+      for (let i = 0; i < c.d.length; i += STRIDE) out.push({ ns, name, key: c.d[i]!, value: c.d[i + 1]! });
     }
     return out;
   }
+}
 
-  /** Loads a snapshot or checkpoint entry; `dirty` marks it for the next snapshot. */
-  load(entry: CountEntry, dirty = false): void {
-    const key = entry.ns + SEP + entry.name;
-    let c = this.#counters.get(key);
-    if (!c) {
-      c = { key, all: 0, buckets: new Map(), dirty: undefined };
-      this.#counters.set(key, c);
-    }
-    if (dirty) {
-      if (!c.dirty) {
-        c.dirty = new Set();
-        this.#dirty.push(c);
-      }
-      c.dirty.add(entry.key);
-    }
-    if (entry.key === ALL_KEY) {
-      c.all = entry.value;
-    } else {
-      if (!c.buckets.has(entry.key)) this.#entries++;
-      c.buckets.set(entry.key, entry.value);
-      return;
-    }
-    this.#entries++;
-  }
+/**
+ * Index in `d` of the entry with bucket key `key`, or -1. Scans from the newest
+ * entry back: events mostly land in the latest buckets.
+ */
+function find(d: number[], key: number): number {
+  for (let i = d.length - STRIDE; i >= 0; i -= STRIDE) if (d[i] === key) return i;
+  return -1;
+}
+
+/** The period code of a bucket key (its value mod 8, negative keys included). */
+function codeOf(key: number): number {
+  return key - Math.floor(key / 8) * 8;
 }
 
 function overflow(ns: string, name: string): EventError {

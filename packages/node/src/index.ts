@@ -1,6 +1,7 @@
 export { startNode } from "./node.js";
 export type { TallyNode, NodeStatus } from "./node.js";
 export { NODE_DEFAULTS, resolveNodeOptions } from "./options.js";
+export { clockFromEnv } from "./clock.js";
 export type { NodeOptions, ResolvedNodeOptions } from "./options.js";
 export { initCluster } from "./admin/init.js";
 export type { InitOptions, InitResult } from "./admin/init.js";

@@ -190,6 +190,7 @@ class Node implements TallyNode {
       snapshotEvents: opts.snapshotEvents,
       maxSeriesPoints: opts.maxSeriesPoints,
       retention: () => settings.retention(),
+      now: opts.clock,
       logGaps,
     };
     this.#planner = new ShardPlanner({
@@ -221,6 +222,7 @@ class Node implements TallyNode {
         status: this.#status,
         config: this.config,
         members: parts.membership.live(),
+        eventLoopDelayMs: parts.metrics.eventLoop.sinceStart(),
         shards: logGaps.withMarks(this.stats()),
       }),
     });
@@ -260,6 +262,9 @@ class Node implements TallyNode {
     });
     every(opts.checkpointIntervalMs, () => {
       for (const a of owned.serving()) a.checkpoint().catch(() => undefined);
+    });
+    every(opts.sweepIntervalMs, () => {
+      for (const a of owned.serving()) a.sweep().catch(() => undefined);
     });
     this.#renewTimer = setInterval(() => owned.renewAll(), leases.renewEveryMs);
     every(Math.min(500, opts.heartbeatMs), () => this.#planner.schedule());
@@ -335,6 +340,7 @@ class Node implements TallyNode {
       await membership.stop(!nc.isClosed()).catch(() => undefined);
       leases.stop();
       settings.stop();
+      this.#p.metrics.eventLoop.stop();
       await http?.close();
       await store.close();
       if (!nc.isClosed()) await nc.drain().catch(() => undefined);

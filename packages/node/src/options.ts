@@ -19,6 +19,8 @@ export const NODE_DEFAULTS = {
   minMembers: 1,
   maxMovingFraction: 0.25,
   checkpointIntervalMs: 5000,
+  /** Drop expired buckets from memory, then from the snapshot and checkpoint, at this interval. */
+  sweepIntervalMs: 60_000,
   /** Longest a graceful stop may take (the CLI's `--stop-timeout`). */
   stopTimeoutMs: 60_000,
   logLevel: "info",
@@ -54,6 +56,14 @@ export interface NodeOptions {
   maxMovingFraction?: number;
   /** Write each changed shard's shared checkpoint at this interval, in ms. @default 5000 */
   checkpointIntervalMs?: number;
+  /** Sweep expired buckets (memory, then LevelDB and the shared checkpoint) at this interval, in ms. @default 60000 */
+  sweepIntervalMs?: number;
+  /**
+   * The node's clock, epoch ms: buckets expire by it. For tests and benchmarks that
+   * simulate months in minutes (the CLI reads `TALLY_CLOCK_START` and `TALLY_CLOCK_RATE`).
+   * @default Date.now
+   */
+  clock?: () => number;
   /** pino logger; @default a pino logger on stderr at `logLevel` */
   logger?: Logger;
   /** Level of the default logger. @default "info" */
@@ -88,7 +98,9 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     minMembers: opts.minMembers ?? NODE_DEFAULTS.minMembers,
     maxMovingFraction: opts.maxMovingFraction ?? NODE_DEFAULTS.maxMovingFraction,
     checkpointIntervalMs: opts.checkpointIntervalMs ?? NODE_DEFAULTS.checkpointIntervalMs,
+    sweepIntervalMs: opts.sweepIntervalMs ?? NODE_DEFAULTS.sweepIntervalMs,
     logger: opts.logger,
+    clock: opts.clock ?? Date.now,
     logLevel: opts.logLevel ?? NODE_DEFAULTS.logLevel,
   };
   const int = (name: keyof ResolvedNodeOptions, min: number, max: number) => {
@@ -106,6 +118,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
   int("memberTimeoutMs", 100, 600_000);
   int("minMembers", 1, 1000);
   int("checkpointIntervalMs", 100, 3_600_000);
+  int("sweepIntervalMs", 100, 3_600_000);
   if (r.memberTimeoutMs < 2 * r.heartbeatMs) {
     throw new NodeError(
       "BAD_OPTION",

@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { NODE_DEFAULTS, startNode, type TallyNode } from "@tally/node";
+import { NODE_DEFAULTS, clockFromEnv, startNode, type TallyNode } from "@tally/node";
 import { connectionOptions, type FlagsOf } from "../connection.js";
 import { fractionArg, int } from "../options.js";
 
@@ -15,6 +15,7 @@ interface NodeFlags {
   minMembers: number;
   maxMoving: number;
   checkpointInterval: number;
+  sweepInterval: number;
   stopTimeout: number;
   logLevel: string;
 }
@@ -71,6 +72,12 @@ export function registerNode(program: Command, flags: FlagsOf): void {
       NODE_DEFAULTS.checkpointIntervalMs,
     )
     .option(
+      "--sweep-interval <ms>",
+      "drop expired buckets (memory, snapshot, checkpoint) every <ms>",
+      int("--sweep-interval"),
+      NODE_DEFAULTS.sweepIntervalMs,
+    )
+    .option(
       "--stop-timeout <ms>",
       "longest a graceful stop (hand-off) may take before exiting",
       int("--stop-timeout"),
@@ -120,8 +127,14 @@ async function runNode(o: NodeFlags, flags: FlagsOf): Promise<void> {
     minMembers: o.minMembers,
     maxMovingFraction: o.maxMoving,
     checkpointIntervalMs: o.checkpointInterval,
+    sweepIntervalMs: o.sweepInterval,
     logLevel: o.logLevel,
+    ...withClock(clockFromEnv(process.env)),
   }));
   if (run.stopAsked) stop();
   await node.closed();
+}
+
+function withClock(clock: (() => number) | undefined): { clock?: () => number } {
+  return clock ? { clock } : {};
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RestoreSource } from "../shard/shard-persistence.js";
+import { EventLoopDelay } from "./event-loop-delay.js";
 
 /** Per-shard figures an actor keeps as plain numbers (no work on the hot path). */
 export interface ShardStats {
@@ -29,6 +30,9 @@ export interface NodeMetrics {
   readonly checkpointSeconds: Histogram;
   readonly handoffs: Counter<"direction">;
   readonly leasesLost: Counter;
+  readonly checkpointBytes: Counter<"kind">;
+  /** Event-loop delay, since start (for `/status`) and per scrape window (the gauge). */
+  readonly eventLoop: EventLoopDelay;
 }
 
 /** Which shards carry a log gap mark (see `LogGapMarks`). */
@@ -64,8 +68,28 @@ export function createMetrics(stats: () => ShardStats[], logGaps?: LogGapSource)
     "1 while a shard is marked with a log gap (events may be missing from its counts; see tally accept-gap), else 0",
     (s) => (logGaps?.marked(s.shard) ? 1 : 0),
   );
+  const eventLoop = new EventLoopDelay();
+  new Gauge({
+    name: "tally_event_loop_delay_seconds",
+    help: "Event-loop delay since the previous scrape (perf_hooks.monitorEventLoopDelay): p50, p99 and max",
+    labelNames: ["stat"],
+    registers: [registry],
+    collect() {
+      const w = eventLoop.takeWindow();
+      this.set({ stat: "p50" }, w.p50 / 1000);
+      this.set({ stat: "p99" }, w.p99 / 1000);
+      this.set({ stat: "max" }, w.max / 1000);
+    },
+  });
   return {
     registry,
+    eventLoop,
+    checkpointBytes: new Counter({
+      name: "tally_checkpoint_bytes_written_total",
+      help: "Bytes written to shared checkpoints, by part kind (base or delta)",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
     deadLetters: new Counter({
       name: "tally_dead_letters_total",
       help: "Invalid stored events sent to the dead-letter stream, by error code",

@@ -4,6 +4,8 @@ import {
   bucketIndex,
   bucketIso,
   bucketKey,
+  firstRetainedIndex,
+  formatDuration,
   isReservedNamespace,
   parseReadRequest,
   parseStoredReadSubject,
@@ -53,14 +55,18 @@ export function parseShardRead(msg: Msg, shard: number, settings: ReadSettings):
 }
 
 /**
- * Answers a parsed read from the shard's counts: a value or a zero-filled series, with
- * `annotation` (the shard's log gap mark, if any) merged into every success reply.
+ * Answers a parsed read from the shard's counts: a value or a zero-filled series.
+ * Retention is applied by the clock at `nowMs`: a point read of an expired bucket is
+ * `BUCKET_EXPIRED` (its value is gone, it is not 0), and a series that reaches before
+ * retention holds the retained buckets only and says where they start (`retainedFrom`).
+ * `annotation` (the shard's log gap mark, if any) is merged into every success reply.
  */
 export function answerRead(
   msg: Msg,
   read: ShardRead,
   counts: ShardCounts,
   settings: ReadSettings,
+  nowMs = Date.now(),
   annotation?: ReplyAnnotation,
 ): void {
   const respond = (body: object) => respondJson(msg, body, annotation);
@@ -68,21 +74,30 @@ export function answerRead(
   if (req.kind === "series") {
     if (req.period === "all") throw new RequestError("BAD_REQUEST", "period all has no series");
     const p = req.period;
-    const points = seriesIndices(p, req.from, req.to, settings.maxSeriesPoints).map((i) => ({
-      bucket: bucketIso(p, i),
-      value: counts.bucket(ns, name, bucketKey(p, i)),
-    }));
-    respond({ ns, name, period: p, points });
+    const keep = counts.retention[p];
+    const first = firstRetainedIndex(p, keep, nowMs);
+    const indices = seriesIndices(p, req.from, req.to, settings.maxSeriesPoints);
+    const points = indices
+      .filter((i) => i >= first)
+      .map((i) => ({ bucket: bucketIso(p, i), value: counts.bucket(ns, name, bucketKey(p, i)) }));
+    const clipped = points.length < indices.length;
+    respond(
+      clipped ? { ns, name, period: p, retainedFrom: bucketIso(p, first), points } : { ns, name, period: p, points },
+    );
   } else if (req.period === "all") {
     respond({ ns, name, period: "all", value: counts.all(ns, name) });
   } else {
-    const i = bucketIndex(req.period, req.at);
-    respond({
-      ns,
-      name,
-      period: req.period,
-      bucket: bucketIso(req.period, i),
-      value: counts.bucket(ns, name, bucketKey(req.period, i)),
-    });
+    const p = req.period;
+    const i = bucketIndex(p, req.at);
+    const keep = counts.retention[p];
+    const first = firstRetainedIndex(p, keep, nowMs);
+    if (i < first) {
+      throw new RequestError(
+        "BUCKET_EXPIRED",
+        `the ${p} bucket ${bucketIso(p, i)} has expired: ${p} buckets are kept for ${formatDuration(keep!)} after they end ` +
+          `(oldest kept: ${bucketIso(p, first)}); read a longer period, or keep ${p} longer with tally init --retention ${p}=DURATION`,
+      );
+    }
+    respond({ ns, name, period: p, bucket: bucketIso(p, i), value: counts.bucket(ns, name, bucketKey(p, i)) });
   }
 }

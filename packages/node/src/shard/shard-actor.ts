@@ -30,8 +30,10 @@ export interface ShardActorContext {
   readonly pullBatch: number;
   readonly snapshotEvents: number;
   readonly maxSeriesPoints: number;
-  /** The cluster's retention as `tally init` last set it (nodes follow changes without a restart). */
+  /** The cluster's retention as of now (it changes when `tally init` is run again). */
   readonly retention: () => Readonly<Retention>;
+  /** The node's clock (epoch ms): what buckets expire by. */
+  readonly now: () => number;
   /** Shards marked with a log gap (their read replies say so). */
   readonly logGaps: LogGapView;
 }
@@ -80,7 +82,7 @@ export class ShardActor {
     this.shard = shard;
     this.lease = lease;
     this.#ctx = ctx;
-    this.#counts = new ShardCounts(ctx.periods);
+    this.#counts = new ShardCounts(ctx.periods, ctx.retention());
     this.#persistence = new ShardPersistence(shard, this.#counts, ctx);
     this.#deadLetters = new DeadLetterWriter(shard, ctx.js, ctx.metrics, ctx.log);
     this.#consumer = new ShardConsumer(shard, ctx.js, ctx.pullBatch, ctx.log, {
@@ -101,7 +103,7 @@ export class ShardActor {
    * for `minSeq = streamLastSeq`) instead of seeing old values.
    */
   async restore(streamLastSeq: number): Promise<void> {
-    const { seq, source } = await this.#persistence.restore();
+    const { seq, source } = await this.#persistence.restore(this.#ctx.now());
     this.source = source;
     this.#progress.restored(seq);
     if (this.#status !== "new") return; // closed while restoring
@@ -195,6 +197,20 @@ export class ShardActor {
   checkpoint(): Promise<void> {
     if (!this.takingReads) return Promise.resolve();
     return this.#persistence.checkpoint(this.#progress.confirmedSeq, this.lease);
+  }
+
+  /**
+   * Drops the buckets that have expired by now (under the cluster's current retention)
+   * from memory, then writes the snapshot and checkpoint that delete them from LevelDB
+   * and the shared checkpoint. Only while serving.
+   */
+  async sweep(): Promise<void> {
+    if (!this.takingReads) return;
+    this.#counts.setRetention(this.#ctx.retention());
+    const removed = await this.#persistence.sweep(this.#ctx.now());
+    if (removed === 0 || !this.takingReads) return;
+    this.#ctx.log.debug({ shard: this.shard, removed }, "expired buckets swept");
+    await Promise.all([this.snapshot(), this.checkpoint()]);
   }
 
   /**

@@ -1,9 +1,11 @@
 import type { Logger } from "pino";
-import type { CountEntry, ShardCounts } from "@tally/core";
+import { ChangeConsumer, type ChangeTake, type ShardCounts } from "@tally/core";
 import type { NodeMetrics } from "../http/metrics.js";
 import type { Checkpoints } from "../storage/checkpoints.js";
 import type { SnapshotStore } from "../storage/snapshot-store.js";
 import type { Lease } from "../cluster/leases.js";
+import { SLICE_COUNTERS, yieldToEventLoop } from "../slices.js";
+import { ShardCheckpointer } from "./shard-checkpointer.js";
 
 /**
  * Where a restored shard's state came from:
@@ -26,54 +28,64 @@ export interface PersistenceContext {
 
 /**
  * Persistence of one shard: restore from the newer of the local snapshot and the
- * shared checkpoint, local snapshots of what changed (counts and sequence in one
- * atomic batch), and shared checkpoints of the whole state. One snapshot and one
- * checkpoint in flight at a time; a failed snapshot keeps its entries for the next.
+ * shared checkpoint, local snapshots of what changed (counts, removals and sequence in
+ * one atomic batch), shared checkpoints (by {@link ShardCheckpointer}) and the sweep of
+ * expired buckets. Every long step runs in slices that yield to the event loop. One
+ * snapshot, one checkpoint and one sweep in flight at a time; a failed snapshot hands its
+ * changes to the next one.
  */
 export class ShardPersistence {
   readonly #shard: number;
   readonly #counts: ShardCounts;
   readonly #ctx: PersistenceContext;
+  readonly #checkpointer: ShardCheckpointer;
   /** Sequence of the last local snapshot written. */
   snapshotSeq = 0;
-  /** Sequence of the last shared checkpoint written or found. */
-  checkpointSeq = 0;
   #snapshotting: Promise<void> | undefined;
-  #checkpointing: Promise<void> | undefined;
-  #retryEntries: CountEntry[] = [];
+  #sweeping: Promise<number> | undefined;
+  /** The next snapshot rewrites the shard whole (its state came from the shared checkpoint). */
+  #replaceLocal = false;
   #sinceSnapshot = 0;
 
   constructor(shard: number, counts: ShardCounts, ctx: PersistenceContext) {
     this.#shard = shard;
     this.#counts = counts;
     this.#ctx = ctx;
+    this.#checkpointer = new ShardCheckpointer(shard, counts, ctx);
   }
 
-  /** Loads the newer of the local snapshot and the shared checkpoint into the counts. */
-  async restore(): Promise<{ seq: number; source: RestoreSource }> {
-    const [local, shared] = await Promise.all([
-      this.#ctx.store.loadShard(this.#shard),
-      this.#ctx.checkpoints.read(this.#shard),
-    ]);
+  /** Sequence of the last shared checkpoint written or found. */
+  get checkpointSeq(): number {
+    return this.#checkpointer.checkpointSeq;
+  }
+
+  /**
+   * Loads the newer of the local snapshot and the shared checkpoint into the counts,
+   * then drops what has expired since it was written.
+   */
+  async restore(nowMs: number): Promise<{ seq: number; source: RestoreSource }> {
+    const localSeq = await this.#ctx.store.shardSeq(this.#shard);
+    const shared = await this.#checkpointer.restoreIfNewer(localSeq);
     let seq: number;
     let source: RestoreSource;
-    if (shared && shared.seq > local.seq) {
-      // Loaded as changed, so the next local snapshot rewrites every entry with
-      // the new sequence in one batch and the local copy stays one consistent prefix.
-      for (const e of shared.entries) this.#counts.load(e, true);
-      seq = shared.seq;
+    if (shared !== undefined) {
+      // The next local snapshot rewrites the shard whole with the new sequence, so the
+      // local copy stays one consistent prefix.
+      this.#replaceLocal = true;
+      seq = shared;
       source = "shared";
     } else {
-      for (const e of local.entries) this.#counts.load(e);
-      seq = local.seq;
-      source = local.seq > 0 ? "local" : "empty";
+      seq = await this.#ctx.store.loadShard(this.#shard, (ns, name, key, value) =>
+        this.#counts.load(ns, name, key, value),
+      );
+      source = seq > 0 ? "local" : "empty";
     }
-    this.snapshotSeq = local.seq;
-    this.checkpointSeq = shared?.seq ?? 0;
+    this.snapshotSeq = localSeq;
     this.#ctx.log.debug(
-      { shard: this.#shard, localSeq: local.seq, sharedSeq: shared?.seq, sharedBy: shared?.node, source },
+      { shard: this.#shard, localSeq, sharedSeq: this.checkpointSeq, source, entries: this.#counts.entries },
       "shard restored",
     );
+    await this.sweep(nowMs);
     return { seq, source };
   }
 
@@ -82,58 +94,45 @@ export class ShardPersistence {
     if (++this.#sinceSnapshot >= this.#ctx.snapshotEvents) this.snapshot(seq).catch(() => undefined);
   }
 
-  /** Writes the changed counts and `seq` (every event up to it is in them) to LevelDB in one batch. */
+  /**
+   * Writes what changed since the last snapshot, with `seq` (every event up to it is in
+   * the counts as of this call), to LevelDB in one batch.
+   */
   snapshot(seq: number): Promise<void> {
     if (this.#snapshotting) return this.#snapshotting;
-    if (seq === this.snapshotSeq && this.#retryEntries.length === 0) return Promise.resolve();
-    const entries = this.#retryEntries.concat(this.#counts.takeDirty());
-    this.#retryEntries = [];
+    if (seq === this.snapshotSeq && !this.#replaceLocal && !this.#counts.hasChanges(ChangeConsumer.snapshot)) {
+      return Promise.resolve();
+    }
     this.#sinceSnapshot = 0;
-    const end = this.#ctx.metrics.snapshotSeconds.startTimer();
-    this.#snapshotting = this.#ctx.store
-      .writeShard(this.#shard, seq, entries)
-      .then(
-        () => {
-          this.snapshotSeq = seq;
-          end();
-        },
-        (err: unknown) => {
-          // Keep the entries so the next snapshot writes them (later values win).
-          this.#retryEntries = entries.concat(this.#retryEntries);
-          this.#ctx.log.error({ err, shard: this.#shard }, "snapshot write failed");
-          throw err;
-        },
-      )
-      .finally(() => (this.#snapshotting = undefined));
+    const replace = this.#replaceLocal;
+    // Taken synchronously with `seq`: the counts and the sequence belong together.
+    const take = this.#counts.beginTake(ChangeConsumer.snapshot, replace);
+    this.#snapshotting = this.#writeSnapshot(take, seq, replace).finally(() => (this.#snapshotting = undefined));
     return this.#snapshotting;
   }
 
-  /**
-   * Writes the whole state at `seq` to the shared checkpoint, if the lease is still
-   * held and something changed since the last one.
-   */
+  async #writeSnapshot(take: ChangeTake, seq: number, replace: boolean): Promise<void> {
+    const end = this.#ctx.metrics.snapshotSeconds.startTimer();
+    let written = false;
+    try {
+      while (!take.step(SLICE_COUNTERS)) await yieldToEventLoop();
+      await this.#ctx.store.writeShard(this.#shard, seq, take.upserts, take.removals, replace);
+      written = true;
+      this.snapshotSeq = seq;
+      if (replace) this.#replaceLocal = false;
+      end();
+    } catch (err) {
+      this.#ctx.log.error({ err, shard: this.#shard }, "snapshot write failed");
+      throw err;
+    } finally {
+      // A failed take is handed out again by the next snapshot (later values win).
+      this.#counts.endTake(take, written);
+    }
+  }
+
+  /** Writes the shared checkpoint at `seq` if the lease is held and something changed. */
   checkpoint(seq: number, lease: Lease): Promise<void> {
-    if (this.#checkpointing) return this.#checkpointing;
-    if (seq <= this.checkpointSeq || !lease.valid()) return Promise.resolve();
-    // Taken synchronously: the counts and the sequence belong together.
-    const entries = this.#counts.dump();
-    const end = this.#ctx.metrics.checkpointSeconds.startTimer();
-    this.#ctx.log.debug({ shard: this.#shard, seq }, "checkpoint started");
-    this.#checkpointing = this.#ctx.checkpoints
-      .write({ shard: this.#shard, seq, epoch: lease.epoch, node: this.#ctx.nodeId, entries })
-      .then(
-        () => {
-          this.checkpointSeq = Math.max(this.checkpointSeq, seq);
-          this.#ctx.log.debug({ shard: this.#shard, seq, entries: entries.length }, "checkpoint written");
-          end();
-        },
-        (err: unknown) => {
-          this.#ctx.log.error({ err, shard: this.#shard }, "shared checkpoint write failed");
-          throw err;
-        },
-      )
-      .finally(() => (this.#checkpointing = undefined));
-    return this.#checkpointing;
+    return this.#checkpointer.checkpoint(seq, lease);
   }
 
   /** The checkpoint of a hand-off: skipped (with a warning) once the lease has lapsed. */
@@ -149,9 +148,30 @@ export class ShardPersistence {
     return this.checkpoint(seq, lease);
   }
 
-  /** Waits for the snapshot and checkpoint in flight, if any (their failures are logged already). */
+  /**
+   * Drops the buckets that expired by `nowMs` from memory, a slice of counters at a
+   * time; the next snapshot and checkpoint delete them from LevelDB and the shared
+   * checkpoint. Resolves with the number of entries removed.
+   */
+  sweep(nowMs: number): Promise<number> {
+    if (this.#sweeping) return this.#sweeping;
+    this.#sweeping = (async () => {
+      this.#counts.setNow(nowMs);
+      let removed = 0;
+      for (;;) {
+        const r = this.#counts.sweep(SLICE_COUNTERS);
+        removed += r.removed;
+        if (r.done) return removed;
+        await yieldToEventLoop();
+      }
+    })().finally(() => (this.#sweeping = undefined));
+    return this.#sweeping;
+  }
+
+  /** Waits for the snapshot, checkpoint and sweep in flight, if any (their failures are logged already). */
   async settle(): Promise<void> {
+    await this.#sweeping;
     await this.#snapshotting?.catch(() => undefined);
-    await this.#checkpointing?.catch(() => undefined);
+    await this.#checkpointer.settle();
   }
 }

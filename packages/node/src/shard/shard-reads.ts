@@ -18,6 +18,8 @@ export interface ShardReadsContext extends ReadSettings {
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   readonly readWaitMs: number;
+  /** The node's clock (epoch ms): what buckets expire by. */
+  readonly now: () => number;
   /** Shards marked with a log gap: every success reply of one says so. */
   readonly logGaps: LogGapView;
 }
@@ -153,7 +155,7 @@ export class ShardReads {
     try {
       if (!this.#lease.valid())
         throw new RequestError("SHARD_NOT_OWNED", `shard ${this.#shard} moved while this read waited; retry`);
-      answerRead(msg, read, this.#counts, this.#ctx, this.#ctx.logGaps.annotation(this.#shard));
+      answerRead(msg, read, this.#counts, this.#ctx, this.#ctx.now(), this.#ctx.logGaps.annotation(this.#shard));
       this.#ctx.metrics.reads.inc({ outcome: "ok" });
     } catch (err) {
       this.#fail(msg, err);

@@ -1,13 +1,6 @@
 import { Level } from "level";
 import { NodeError } from "../errors.js";
-import type { CountEntry } from "@tally/core";
-
-/** What a shard's snapshot holds. */
-export interface ShardSnapshot {
-  /** Highest stream sequence whose event is reflected in `entries` (0 = none). */
-  seq: number;
-  entries: CountEntry[];
-}
+import { SLICE_ENTRIES, yieldToEventLoop } from "../slices.js";
 
 /** Identity of the data a directory was built from; a mismatch refuses start-up. */
 export interface DataIdentity {
@@ -75,25 +68,87 @@ export class SnapshotStore {
     }
   }
 
-  /** Loads one shard's snapshot (empty for a shard never written). */
-  async loadShard(shard: number): Promise<ShardSnapshot> {
-    const seqRaw = await this.#db.get(seqKey(shard));
-    const prefix = countPrefix(shard);
-    const entries: CountEntry[] = [];
-    for await (const [k, v] of this.#db.iterator({ gte: prefix, lt: `c${SEP}${shard}\u0001` })) {
-      const [ns, name, key] = k.slice(prefix.length).split(SEP);
-      entries.push({ ns: ns!, name: name!, key: Number(key), value: Number(v) });
-    }
-    return { seq: seqRaw === undefined ? 0 : Number(seqRaw), entries };
+  /** The sequence of a shard's snapshot (0 = none), without reading its entries. */
+  async shardSeq(shard: number): Promise<number> {
+    const raw = await this.#db.get(seqKey(shard));
+    return raw === undefined ? 0 : Number(raw);
   }
 
-  /** Writes changed entries and the applied sequence of one shard atomically. */
-  async writeShard(shard: number, seq: number, entries: readonly CountEntry[]): Promise<void> {
+  /**
+   * Streams one shard's snapshot into `onEntry`, a slice at a time with a turn of the
+   * event loop between slices, and returns its sequence. A shard without a sequence
+   * record holds nothing (entries left by a replace that did not finish are ignored).
+   */
+  async loadShard(
+    shard: number,
+    onEntry: (ns: string, name: string, key: number, value: number) => void,
+  ): Promise<number> {
+    const seq = await this.shardSeq(shard);
+    if (seq === 0) return 0;
     const prefix = countPrefix(shard);
+    const it = this.#db.iterator({ gte: prefix, lt: `c${SEP}${shard}\u0001` });
+    try {
+      for (;;) {
+        const slice = await it.nextv(SLICE_ENTRIES);
+        if (slice.length === 0) break;
+        for (const [k, v] of slice) {
+          const [ns, name, key] = k.slice(prefix.length).split(SEP);
+          onEntry(ns!, name!, Number(key), Number(v));
+        }
+        await yieldToEventLoop();
+      }
+    } finally {
+      await it.close();
+    }
+    return seq;
+  }
+
+  /**
+   * Writes one shard's changes and its sequence in one atomic batch: `removals` (flat
+   * `[ns, name, key, …]`) are deleted, then `upserts` (flat `[ns, name, key, value, …]`)
+   * written. The batch is built a slice at a time. With `replace`, the shard's old
+   * entries are cleared first (for a state restored from elsewhere): its sequence record
+   * goes first, so a crash midway leaves an empty snapshot, never a mixed one.
+   */
+  async writeShard(
+    shard: number,
+    seq: number,
+    upserts: readonly (string | number)[],
+    removals: readonly (string | number)[] = [],
+    replace = false,
+  ): Promise<void> {
+    const prefix = countPrefix(shard);
+    if (replace) {
+      await this.#db.del(seqKey(shard));
+      await this.#db.clear({ gte: prefix, lt: `c${SEP}${shard}\u0001` });
+    }
     const batch = this.#db.batch();
-    for (const e of entries) batch.put(prefix + e.ns + SEP + e.name + SEP + e.key, String(e.value));
+    let n = 0;
+    for (let i = 0; i < removals.length; i += 3) {
+      batch.del(prefix + String(removals[i]) + SEP + String(removals[i + 1]) + SEP + String(removals[i + 2]));
+      if (++n % SLICE_ENTRIES === 0) await yieldToEventLoop();
+    }
+    for (let i = 0; i < upserts.length; i += 4) {
+      batch.put(
+        prefix + String(upserts[i]) + SEP + String(upserts[i + 1]) + SEP + String(upserts[i + 2]),
+        String(upserts[i + 3]),
+      );
+      if (++n % SLICE_ENTRIES === 0) await yieldToEventLoop();
+    }
     batch.put(seqKey(shard), String(seq));
     await batch.write();
+  }
+
+  /** Sets the value of one stored entry, leaving the sequence as it is (tools and tests: plant a difference). */
+  async putEntry(shard: number, ns: string, name: string, key: number, value: number): Promise<void> {
+    await this.#db.put(countPrefix(shard) + ns + SEP + name + SEP + String(key), String(value));
+  }
+
+  /** Number of stored entries of one shard (tests and tools). */
+  async countEntries(shard: number): Promise<number> {
+    let n = 0;
+    for await (const _ of this.#db.keys({ gte: countPrefix(shard), lt: `c${SEP}${shard}\u0001` })) n++;
+    return n;
   }
 
   /** Closes the database; idempotent. */
