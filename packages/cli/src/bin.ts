@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { TallyError } from "@tally/core";
 import { addConnectionOptions, type ConnectionFlags } from "./connection.js";
+import { registerAcceptGap } from "./commands/accept-gap.js";
 import { registerDev } from "./commands/dev.js";
 import { registerDlq } from "./commands/dlq.js";
 import { registerGet } from "./commands/get.js";
@@ -29,6 +30,7 @@ registerGet(program, flags);
 registerStatus(program, flags);
 registerDlq(program, flags);
 registerVerify(program, flags);
+registerAcceptGap(program, flags);
 
 try {
   await program.parseAsync();

@@ -1,10 +1,10 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { tallyClient } from "@tally/client";
-import type { Period } from "@tally/core";
+import { firstRetainedIndex, type Period, type Retention } from "@tally/core";
 import { NODE_DEFAULTS } from "../options.js";
 import { readClusterConfig } from "./cluster-config.js";
 import { compareWithNodes, type Difference, type ReadFailure } from "./verify-compare.js";
-import { ALWAYS_RETAINED, type IsRetained } from "./verify-plan.js";
+import type { IsRetained } from "./verify-plan.js";
 import { recountEventLog } from "./verify-recount.js";
 import { settleWithLaterEvents } from "./verify-settle.js";
 
@@ -38,7 +38,7 @@ export interface VerifyOptions {
   /**
    * Whether a bucket is still kept (retention); expired ones are not compared. Called
    * with the compare's start time plus `retentionMarginMs`.
-   * @default every bucket is kept
+   * @default the cluster's retention: a bucket is kept until its end plus its period's retention
    */
   isRetained?: IsRetained;
   /** @default 64 */
@@ -114,7 +114,7 @@ export async function verifyCounts(nc: NatsConnection, opts: VerifyOptions = {})
   const nowMs = Date.now() + (opts.retentionMarginMs ?? VERIFY_DEFAULTS.retentionMarginMs);
   const compared = await compareWithNodes(recount, {
     client,
-    isRetained: opts.isRetained ?? ALWAYS_RETAINED,
+    isRetained: opts.isRetained ?? retainedBy(config.retention),
     nowMs,
     maxPoints: opts.maxSeriesPoints ?? VERIFY_DEFAULTS.maxSeriesPoints,
     concurrency: opts.concurrency ?? VERIFY_DEFAULTS.concurrency,
@@ -166,4 +166,9 @@ export async function verifyCounts(nc: NatsConnection, opts: VerifyOptions = {})
     failures: compared.failures,
     aborted: compared.aborted,
   };
+}
+
+/** The cluster's retention rule as an {@link IsRetained}. */
+function retainedBy(retention: Readonly<Retention>): IsRetained {
+  return (period, index, nowMs) => index >= firstRetainedIndex(period, retention[period], nowMs);
 }
