@@ -183,3 +183,20 @@ test("client - a closed connection fails reads and publishes with CONNECTION_CLO
   t.is(await codeOf(client.inc("closed", "x")), "CONNECTION_CLOSED");
   t.is(r.requests(), 0);
 });
+
+test("client - a read with nameEncoded sends the name as the subject token, without encoding it again", async (t) => {
+  const subjects: string[] = [];
+  const sub = nc.subscribe("count.get.enc.*", {
+    callback: (_err, msg: Msg) => {
+      subjects.push(msg.subject);
+      msg.respond(enc.encode(JSON.stringify(value("enc", 1))));
+    },
+  });
+  t.teardown(() => sub.unsubscribe());
+  const client = tallyClient(nc);
+  await client.get("enc", "%41");
+  await client.get("enc", "%41", { nameEncoded: true });
+  await client.series("enc", "a.b", { period: "day", from: 0, to: 0 });
+  await client.series("enc", "a%2eb", { period: "day", from: 0, to: 0, nameEncoded: true });
+  t.deepEqual(subjects, ["count.get.enc.%2541", "count.get.enc.%41", "count.get.enc.a%2Eb", "count.get.enc.a%2eb"]);
+});

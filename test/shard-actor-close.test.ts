@@ -8,6 +8,7 @@ import { startServer, tempDir } from "@tally/testing";
 import { Lease } from "../packages/node/src/cluster/leases.js";
 import { createMetrics } from "../packages/node/src/http/metrics.js";
 import { EVENTS_STREAM } from "../packages/node/src/names.js";
+import { LogGapMarks } from "../packages/node/src/shard/log-gap-marks.js";
 import { ShardActor } from "../packages/node/src/shard/shard-actor.js";
 import { Checkpoints } from "../packages/node/src/storage/checkpoints.js";
 import { SnapshotStore } from "../packages/node/src/storage/snapshot-store.js";
@@ -51,6 +52,7 @@ test("shard actor - closed during its replay, it never claims the events it skip
     maxSeriesPoints: 100,
     retention: () => ({}),
     now: Date.now,
+    logGaps: await LogGapMarks.open(nc, "t", log),
   };
   const actor = new ShardActor(1, ctx, new Lease(1, 1, performance.now(), 60_000));
   await actor.restore(last);

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { TallyError } from "@tally/core";
 import { addConnectionOptions, type ConnectionFlags } from "./connection.js";
+import { registerAcceptGap } from "./commands/accept-gap.js";
 import { registerDev } from "./commands/dev.js";
 import { registerDlq } from "./commands/dlq.js";
 import { registerGet } from "./commands/get.js";
@@ -10,6 +11,7 @@ import { registerInit } from "./commands/init.js";
 import { registerNatsConfig } from "./commands/nats-config.js";
 import { registerNode } from "./commands/node.js";
 import { registerStatus } from "./commands/status.js";
+import { registerVerify } from "./commands/verify.js";
 
 const program = addConnectionOptions(
   new Command("tally")
@@ -27,6 +29,8 @@ registerInc(program, flags);
 registerGet(program, flags);
 registerStatus(program, flags);
 registerDlq(program, flags);
+registerVerify(program, flags);
+registerAcceptGap(program, flags);
 
 try {
   await program.parseAsync();

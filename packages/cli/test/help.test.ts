@@ -2,7 +2,8 @@ import test from "ava";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { INIT_DEFAULTS, NODE_DEFAULTS } from "@tally/node";
+import { formatDuration, formatRetention } from "@tally/core";
+import { INIT_DEFAULTS, LOG_MAX_BYTES_FLOOR, NODE_DEFAULTS, formatSize } from "@tally/node";
 
 const BIN = fileURLToPath(new URL("../src/bin.ts", import.meta.url));
 const execFileAsync = promisify(execFile);
@@ -47,7 +48,11 @@ test("help - init, nats-config, dev and status show defaults from INIT_DEFAULTS 
   t.true(init.includes(`(default ${INIT_DEFAULTS.shards}, or the existing value)`));
   t.true(init.includes(`(default ${INIT_DEFAULTS.replicas}, or the existing value)`));
   t.true(init.includes(`(default ${INIT_DEFAULTS.periods.join(",")})`));
-  t.true(init.includes(`(default: ${INIT_DEFAULTS.dedupWindowMs})`));
+  t.true(init.includes(`(default ${INIT_DEFAULTS.dedupWindowMs}, or the existing value)`));
+  t.true(init.includes(`(default ${formatRetention(INIT_DEFAULTS.retention)}, the rest forever)`));
+  t.true(init.includes(`(default ${INIT_DEFAULTS.checkpointIntervalMs}, or the existing value)`));
+  t.true(init.includes(`(default ${formatDuration(INIT_DEFAULTS.dlqMaxAgeMs)}, or the existing value)`));
+  t.true(init.includes(`at least ${formatSize(LOG_MAX_BYTES_FLOOR)}`));
   t.true(init.includes(`(default ${INIT_DEFAULTS.leaseTtlMs}, or the existing value)`));
   t.true((await help("nats-config")).includes(`(default: ${INIT_DEFAULTS.shards})`));
   const dev = await help("dev");

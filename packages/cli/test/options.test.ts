@@ -1,6 +1,15 @@
 import test from "ava";
 import { InvalidArgumentError } from "commander";
-import { fractionArg, int, periodsArg, timeArg } from "../src/options.js";
+import {
+  UNLIMITED,
+  durationOrUnlimited,
+  fractionArg,
+  int,
+  limitValue,
+  periodsArg,
+  sizeOrUnlimited,
+  timeArg,
+} from "../src/options.js";
 
 test("int - parses signed integers and names the option when it refuses", (t) => {
   t.is(int("--shards")("64"), 64);
@@ -27,4 +36,23 @@ test("timeArg - integers are epoch ms, anything else is passed on as text", (t) 
   t.is(timeArg("1763726400000"), 1763726400000);
   t.is(timeArg("2026-11-20T10:00:00Z"), "2026-11-20T10:00:00Z");
   t.is(timeArg("1.5"), "1.5");
+});
+
+test("durationOrUnlimited, sizeOrUnlimited - a limit, or the words that lift it", (t) => {
+  t.is(durationOrUnlimited("--log-max-age")("30d"), 30 * 86_400_000);
+  t.is(sizeOrUnlimited("--log-max-bytes")("10GiB"), 10 * 2 ** 30);
+  for (const word of ["unlimited", "forever", "None"]) {
+    t.is(durationOrUnlimited("--log-max-age")(word), UNLIMITED);
+    t.is(sizeOrUnlimited("--log-max-bytes")(word), UNLIMITED);
+  }
+  t.is(limitValue(UNLIMITED), null);
+  t.is(limitValue(5), 5);
+  t.throws(() => durationOrUnlimited("--log-max-age")("soon"), {
+    instanceOf: InvalidArgumentError,
+    message: /--log-max-age/,
+  });
+  t.throws(() => sizeOrUnlimited("--log-max-bytes")("big"), {
+    instanceOf: InvalidArgumentError,
+    message: /--log-max-bytes/,
+  });
 });

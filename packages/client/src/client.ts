@@ -49,6 +49,8 @@ export interface GetQuery {
   at?: number | Date | string;
   /** The reply reflects every event with stream sequence ≤ minSeq. */
   minSeq?: number;
+  /** See {@link SeriesQuery.nameEncoded}. @default false */
+  nameEncoded?: boolean;
 }
 
 /** A series read: every bucket from the one holding `from` to the one holding `to`. */
@@ -57,6 +59,13 @@ export interface SeriesQuery {
   from: number | Date | string;
   to: number | Date | string;
   minSeq?: number;
+  /**
+   * `name` is already a subject token, exactly as in stored subjects (`example%2Ecom`):
+   * sent as it is instead of being percent-encoded again. For tools that read counters
+   * found in the event log, whose tokens need not be what `encodeName` makes.
+   * @default false
+   */
+  nameEncoded?: boolean;
 }
 
 /** Typed access to a Tally cluster over an existing NATS connection. */
@@ -130,21 +139,26 @@ class Client implements TallyClient {
     if (query.period !== undefined) body.period = query.period;
     if (query.at !== undefined) body.at = timeArg(query.at);
     if (query.minSeq !== undefined) body.minSeq = query.minSeq;
-    return this.#read<ValueReply>(ns, name, Object.keys(body).length ? JSON.stringify(body) : "");
+    return this.#read<ValueReply>(
+      ns,
+      name,
+      Object.keys(body).length ? JSON.stringify(body) : "",
+      query.nameEncoded === true,
+    );
   }
 
   series(ns: string, name: string, query: SeriesQuery): Promise<SeriesReply> {
     const body: Record<string, unknown> = { period: query.period, from: timeArg(query.from), to: timeArg(query.to) };
     if (query.minSeq !== undefined) body.minSeq = query.minSeq;
-    return this.#read<SeriesReply>(ns, name, JSON.stringify(body));
+    return this.#read<SeriesReply>(ns, name, JSON.stringify(body), query.nameEncoded === true);
   }
 
   /**
    * Requests until a value, a final error, the retry deadline, or the connection closing:
    * a closed (or draining) connection never answers again, so it ends the loop at once.
    */
-  async #read<T>(ns: string, rawName: string, body: string): Promise<T> {
-    const subject = readSubject(ns, encodeName(rawName));
+  async #read<T>(ns: string, rawName: string, body: string, encoded: boolean): Promise<T> {
+    const subject = readSubject(ns, encoded ? rawName : encodeName(rawName));
     const data = enc.encode(body);
     const deadline = Date.now() + this.#retryDeadlineMs;
     let last: ClientError | undefined;

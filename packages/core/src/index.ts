@@ -70,7 +70,7 @@ export { MAX_READ_REQUEST_BYTES, parseReadRequest } from "./read-request.js";
 export type { ReadRequest, SeriesRequest, ValueRequest } from "./read-request.js";
 
 export { bucketIso } from "./read-reply.js";
-export type { ErrorReply, SeriesPoint, SeriesReply, ValueReply } from "./read-reply.js";
+export type { ErrorReply, LogGapMark, SeriesPoint, SeriesReply, ValueReply } from "./read-reply.js";
 
 export {
   DEFAULT_RETENTION,

@@ -9,6 +9,8 @@ export interface ValueReply {
   /** Start of the bucket as an ISO-8601 UTC string (see {@link bucketIso}); absent for `all`. */
   bucket?: string;
   value: number;
+  /** Present while the counter's shard is marked with a log gap: see {@link LogGapMark}. */
+  logGap?: LogGapMark;
 }
 
 /** One bucket of a {@link SeriesReply}. */
@@ -30,6 +32,20 @@ export interface SeriesReply {
   /** Start (ISO-8601) of the oldest retained bucket; only when the range reached before it. */
   retainedFrom?: string;
   points: SeriesPoint[];
+  /** Present while the counter's shard is marked with a log gap: see {@link LogGapMark}. */
+  logGap?: LogGapMark;
+}
+
+/**
+ * A shard's log gap mark, in every success reply of the shard while it lasts: the
+ * shard was restored from a state older than the event log's first event, so its
+ * events with sequence `restoredSeq + 1 … logFirstSeq - 1` may be missing from the
+ * value (a bounded log dropped them before a checkpoint held them). The reply also
+ * carries a `Tally-Warning` header. An operator clears it with `tally accept-gap`.
+ */
+export interface LogGapMark {
+  restoredSeq: number;
+  logFirstSeq: number;
 }
 
 /**

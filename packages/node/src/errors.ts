@@ -10,6 +10,8 @@ export const NodeErrorCode = {
   CONFIG_MISMATCH: "CONFIG_MISMATCH",
   BAD_OPTION: "BAD_OPTION",
   REPLAY_FAILED: "REPLAY_FAILED",
+  /** `tally verify` could not finish: the log could not be read or the nodes did not answer. */
+  VERIFY_FAILED: "VERIFY_FAILED",
 } as const;
 export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode];
 

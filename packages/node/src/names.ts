@@ -1,4 +1,5 @@
-import { DEFAULT_PERIODS, DEFAULT_SHARDS } from "@tally/core";
+import { DEFAULT_PERIODS, DEFAULT_RETENTION, DEFAULT_SHARDS } from "@tally/core";
+import { NODE_DEFAULTS } from "./options.js";
 
 /** Names of the JetStream resources Tally creates with `tally init`. */
 export const EVENTS_STREAM = "TALLY_EVENTS";
@@ -53,6 +54,12 @@ export const INIT_DEFAULTS = {
   periods: DEFAULT_PERIODS,
   /** Lifetime of a shard lease without renewal, in ms. */
   leaseTtlMs: 5000,
-  /** JetStream de-duplication window for `Nats-Msg-Id`, in ms. */
+  /** JetStream de-duplication window for `Nats-Msg-Id`, in ms (at most the log's max age). */
   dedupWindowMs: 120_000,
+  /** How long each period keeps its buckets (minute 48h, hour 90d, the rest forever). */
+  retention: DEFAULT_RETENTION,
+  /** Longest shared checkpoint interval of the cluster's nodes, in ms: the node default. */
+  checkpointIntervalMs: NODE_DEFAULTS.checkpointIntervalMs,
+  /** How long the dead-letter stream keeps a record, in ms: 30 days. */
+  dlqMaxAgeMs: 30 * 86_400_000,
 } as const;

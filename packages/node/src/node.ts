@@ -1,10 +1,12 @@
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { pino, type Logger } from "pino";
-import { DEFAULT_RETENTION, RequestError } from "@tally/core";
+import { RequestError } from "@tally/core";
 import { readClusterConfig, type ClusterConfig } from "./admin/cluster-config.js";
+import { checkNodeCheckpointInterval } from "./admin/log-limits.js";
 import { probeMappings } from "./admin/mapping-probe.js";
 import { ChangeSignal } from "./cluster/change-signal.js";
+import { ClusterSettings } from "./cluster/cluster-settings.js";
 import { LeaseTable } from "./cluster/leases.js";
 import { Membership } from "./cluster/membership.js";
 import { OwnedShards } from "./cluster/owned-shards.js";
@@ -15,6 +17,7 @@ import { createMetrics, type NodeMetrics, type ShardStats } from "./http/metrics
 import { EVENTS_STREAM } from "./names.js";
 import { respondError } from "./nats/replies.js";
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from "./options.js";
+import { LogGapMarks } from "./shard/log-gap-marks.js";
 import { ShardActor, type ShardActorContext } from "./shard/shard-actor.js";
 import { Checkpoints } from "./storage/checkpoints.js";
 import { SnapshotStore } from "./storage/snapshot-store.js";
@@ -58,6 +61,8 @@ interface NodeParts {
   readonly jsm: JetStreamManager;
   readonly store: SnapshotStore;
   readonly config: ClusterConfig;
+  readonly settings: ClusterSettings;
+  readonly logGaps: LogGapMarks;
   readonly checkpoints: Checkpoints;
   readonly metrics: NodeMetrics;
   readonly leases: LeaseTable;
@@ -87,16 +92,20 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
     const stream = await jsm.streams.info(EVENTS_STREAM).catch((err: unknown) => {
       throw new NodeError("NOT_INITIALIZED", `stream ${EVENTS_STREAM} not found: run \`tally init\``, { cause: err });
     });
+    checkNodeCheckpointInterval(opts.checkpointIntervalMs, stream.config.max_age);
     await store.checkIdentity({
       shards: config.shards,
       periods: config.periods.join(","),
       streamCreated: stream.created,
     });
+    const logGaps = await LogGapMarks.open(nc, opts.id, log);
+    const settings = await ClusterSettings.watch(nc, config, log, (s, r) => logGaps.apply(s, r));
+    opened.push(() => settings.stop());
     const checkpoints = await Checkpoints.open(nc, log);
     const changes = new ChangeSignal();
     const leases = await LeaseTable.open(nc, opts.id, config.leaseTtlMs, log, () => changes.notify());
     opened.push(() => leases.stop());
-    const metrics = createMetrics(() => owned.stats()); // read at scrape time only
+    const metrics = createMetrics(() => owned.stats(), logGaps); // read at scrape time only
     const owned = new OwnedShards(leases, metrics, log, () => changes.notify());
     const http = opts.httpPort === undefined ? undefined : await HttpEndpoint.listen(opts.httpPort);
     if (http) opened.push(() => http.close());
@@ -106,7 +115,11 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
       timeoutMs: opts.memberTimeoutMs,
       log,
       // Shards whose reads this node takes (restored; maybe still replaying).
-      describe: () => ({ ...(http ? { httpPort: http.port } : {}), shards: owned.describe() }),
+      describe: () => ({
+        ...(http ? { httpPort: http.port } : {}),
+        shards: owned.describe(),
+        checkpointIntervalMs: opts.checkpointIntervalMs, // init checks log limits against it
+      }),
       onChange: () => changes.notify(),
     });
     opened.push(() => membership.stop(true));
@@ -119,6 +132,8 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
       jsm,
       store,
       config,
+      settings,
+      logGaps,
       checkpoints,
       metrics,
       leases,
@@ -145,7 +160,6 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
 
 class Node implements TallyNode {
   readonly id: string;
-  readonly config: ClusterConfig;
   #status: NodeStatus = "starting";
   readonly #p: NodeParts;
   readonly #planner: ShardPlanner;
@@ -159,8 +173,7 @@ class Node implements TallyNode {
   constructor(parts: NodeParts) {
     this.#p = parts;
     this.id = parts.opts.id;
-    this.config = parts.config;
-    const { opts, log } = parts;
+    const { opts, log, settings, logGaps } = parts;
     const actorContext: ShardActorContext = {
       shards: parts.config.shards,
       periods: parts.config.periods,
@@ -176,8 +189,9 @@ class Node implements TallyNode {
       pullBatch: opts.pullBatch,
       snapshotEvents: opts.snapshotEvents,
       maxSeriesPoints: opts.maxSeriesPoints,
-      retention: () => DEFAULT_RETENTION,
+      retention: () => settings.retention(),
       now: opts.clock,
+      logGaps,
     };
     this.#planner = new ShardPlanner({
       id: this.id,
@@ -189,7 +203,7 @@ class Node implements TallyNode {
       owned: parts.owned,
       metrics: parts.metrics,
       log,
-      activation: { js: parts.js, jsm: parts.jsm, log },
+      activation: { js: parts.js, jsm: parts.jsm, log, logGaps },
       createActor: (shard, lease) => new ShardActor(shard, actorContext, lease),
       live: () => this.#status === "joining" || this.#status === "running",
     });
@@ -209,9 +223,14 @@ class Node implements TallyNode {
         config: this.config,
         members: parts.membership.live(),
         eventLoopDelayMs: parts.metrics.eventLoop.sinceStart(),
-        shards: this.stats(),
+        shards: logGaps.withMarks(this.stats()),
       }),
     });
+  }
+
+  /** The cluster settings as `tally init` last wrote them (followed while running). */
+  get config(): ClusterConfig {
+    return this.#p.settings.config;
   }
 
   get status(): NodeStatus {
@@ -303,7 +322,7 @@ class Node implements TallyNode {
    * leases, HTTP, LevelDB and the connection closed.
    */
   async #close(): Promise<void> {
-    const { nc, log, owned, membership, leases, http, store } = this.#p;
+    const { nc, log, owned, membership, leases, http, store, settings } = this.#p;
     this.#status = "closing";
     for (const t of this.#timers) clearInterval(t);
     for (const s of this.#subs) s.unsubscribe();
@@ -320,6 +339,7 @@ class Node implements TallyNode {
       clearInterval(this.#renewTimer);
       await membership.stop(!nc.isClosed()).catch(() => undefined);
       leases.stop();
+      settings.stop();
       this.#p.metrics.eventLoop.stop();
       await http?.close();
       await store.close();

@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { Period } from "@tally/core";
+import { DEFAULT_RETENTION, type Period, type Retention } from "@tally/core";
 import { NodeError } from "../errors.js";
 import { CLUSTER_KEY, CONFIG_BUCKET, INIT_DEFAULTS } from "../names.js";
 import { openKv } from "../nats/buckets.js";
@@ -18,6 +18,18 @@ export interface ClusterConfig {
    * passed since the last renewal they sent. Absent in clusters made before leases: 5000.
    */
   leaseTtlMs: number;
+  /**
+   * How long each period keeps its buckets (`tally init --retention`); nodes follow
+   * changes without a restart. Absent in clusters made before retention: the
+   * defaults, {@link DEFAULT_RETENTION} (minute 48h, hour 90d, the rest forever).
+   */
+  retention: Retention;
+  /**
+   * The longest shared checkpoint interval the cluster's nodes use, in ms (`tally init
+   * --checkpoint-interval`): init refuses a log max age under ten of them. Absent in
+   * clusters made before log limits: the node default, 5000.
+   */
+  maxCheckpointIntervalMs: number;
   /** Format version of this record. */
   version: 1;
 }
@@ -37,7 +49,15 @@ export async function readClusterConfig(nc: NatsConnection): Promise<ClusterConf
   if (!entry || entry.operation !== "PUT") {
     throw new NodeError("NOT_INITIALIZED", "the cluster is not initialised: run `tally init`");
   }
-  const config = entry.json<ClusterConfig>();
-  config.leaseTtlMs ??= INIT_DEFAULTS.leaseTtlMs;
-  return config;
+  return withDefaults(entry.json<Partial<ClusterConfig>>());
+}
+
+/** A stored config record with the fields older records lack filled in (see {@link ClusterConfig}). */
+export function withDefaults(stored: Partial<ClusterConfig>): ClusterConfig {
+  return {
+    ...(stored as ClusterConfig),
+    leaseTtlMs: stored.leaseTtlMs ?? INIT_DEFAULTS.leaseTtlMs,
+    retention: stored.retention ?? { ...DEFAULT_RETENTION },
+    maxCheckpointIntervalMs: stored.maxCheckpointIntervalMs ?? INIT_DEFAULTS.checkpointIntervalMs,
+  };
 }

@@ -1,6 +1,8 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { readClusterConfig, type ClusterConfig } from "./cluster-config.js";
+import { isMarked, readLogGaps, type LogGapRecord } from "./log-gaps.js";
+import { nanosToMs } from "./stream-limits.js";
 import { openKv } from "../nats/buckets.js";
 import { NODE_DEFAULTS } from "../options.js";
 import type { MemberInfo } from "../cluster/membership.js";
@@ -36,11 +38,29 @@ export interface ShardStatus {
    * applied sequence (idle shards are not behind). Undefined if not served.
    */
   lag: number | undefined;
+  /**
+   * Present while the shard is marked with a log gap: events of it with sequence
+   * `restoredSeq + 1 … logFirstSeq - 1` may be missing from its counts (`tally accept-gap`).
+   */
+  logGap?: LogGapRecord;
+}
+
+/** The events stream (the log) as `tally status` reports it. */
+export interface LogStatus {
+  /** First and last sequence it holds, events and bytes. */
+  firstSeq: number;
+  lastSeq: number;
+  messages: number;
+  bytes: number;
+  /** Its limits (`tally init --log-max-age`, `--log-max-bytes`); absent when unlimited. */
+  maxAgeMs?: number;
+  maxBytes?: number;
 }
 
 export interface ClusterStatus {
   config: ClusterConfig;
   streamLastSeq: number;
+  log: LogStatus;
   members: MemberStatus[];
   shards: ShardStatus[];
 }
@@ -52,8 +72,22 @@ export async function clusterStatus(
 ): Promise<ClusterStatus> {
   const config = await readClusterConfig(nc);
   const jsm = await jetstreamManager(nc);
-  const last = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
-  const [membersKv, leasesKv] = await Promise.all([openKv(nc, MEMBERS_BUCKET), openKv(nc, LEASES_BUCKET)]);
+  const stream = await jsm.streams.info(EVENTS_STREAM);
+  const last = stream.state.last_seq;
+  const maxAgeMs = nanosToMs(stream.config.max_age);
+  const log: LogStatus = {
+    firstSeq: stream.state.first_seq,
+    lastSeq: last,
+    messages: stream.state.messages,
+    bytes: stream.state.bytes,
+    ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+    ...(stream.config.max_bytes > 0 ? { maxBytes: stream.config.max_bytes } : {}),
+  };
+  const [membersKv, leasesKv, gaps] = await Promise.all([
+    openKv(nc, MEMBERS_BUCKET),
+    openKv(nc, LEASES_BUCKET),
+    readLogGaps(nc),
+  ]);
   const timeout = opts.memberTimeoutMs ?? NODE_DEFAULTS.memberTimeoutMs;
   const members: MemberStatus[] = [];
   // Per shard, what each member reports (a stopped member's last heartbeat may still name it).
@@ -88,10 +122,40 @@ export async function clusterStatus(
       let lag: number | undefined;
       if (seq !== undefined)
         lag = seq >= last || (await nextShardEventSeq(nc, s, seq + 1)) === undefined ? 0 : last - seq;
-      return { shard: s, owner, epoch: lease ? (lease.epoch ?? e!.revision) : undefined, appliedSeq: seq, lag };
+      const gap = gaps.get(s);
+      return {
+        shard: s,
+        owner,
+        epoch: lease ? (lease.epoch ?? e!.revision) : undefined,
+        appliedSeq: seq,
+        lag,
+        ...(isMarked(gap) ? { logGap: gap } : {}),
+      };
     }),
   );
-  return { config, streamLastSeq: last, members, shards };
+  return { config, streamLastSeq: last, log, members, shards };
+}
+
+/**
+ * Live members' shared checkpoint intervals (from their heartbeats), by member id;
+ * empty before the members bucket exists. `tally init` checks log limits against them.
+ */
+export async function liveCheckpointIntervals(
+  nc: NatsConnection,
+  timeoutMs: number = NODE_DEFAULTS.memberTimeoutMs,
+): Promise<Map<string, number>> {
+  const jsm = await jetstreamManager(nc);
+  const out = new Map<string, number>();
+  const keys = await memberKeys(jsm).catch(() => undefined);
+  if (!keys) return out;
+  const kv = await openKv(nc, MEMBERS_BUCKET);
+  for (const key of keys) {
+    const e = await kv.get(key);
+    if (!e || e.operation !== "PUT" || Date.now() - e.created.getTime() >= timeoutMs) continue;
+    const info = e.json<MemberInfo>();
+    if (typeof info.checkpointIntervalMs === "number") out.set(info.id, info.checkpointIntervalMs);
+  }
+  return out;
 }
 
 /**

@@ -17,6 +17,8 @@ export interface MemberInfo {
   httpPort?: number;
   /** Shards it serves: shard → applied stream sequence (for `tally status`). */
   shards: Record<string, number>;
+  /** Its shared checkpoint interval in ms (`tally init` checks log limits against it). */
+  checkpointIntervalMs?: number;
 }
 
 /** A member as another node sees it. */

@@ -35,11 +35,16 @@ export interface NodeMetrics {
   readonly eventLoop: EventLoopDelay;
 }
 
+/** Which shards carry a log gap mark (see `LogGapMarks`). */
+export interface LogGapSource {
+  marked(shard: number): unknown;
+}
+
 /**
  * Creates a node's metrics in a registry of its own (several nodes may share a
- * process); per-shard gauges are read from `stats` at scrape time.
+ * process); per-shard gauges are read from `stats` (and `logGaps`) at scrape time.
  */
-export function createMetrics(stats: () => ShardStats[]): NodeMetrics {
+export function createMetrics(stats: () => ShardStats[], logGaps?: LogGapSource): NodeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, pick: (s: ShardStats) => number) =>
@@ -58,6 +63,11 @@ export function createMetrics(stats: () => ShardStats[]): NodeMetrics {
   gauge("tally_shard_snapshot_seq", "Stream sequence of the last LevelDB snapshot per shard", (s) => s.snapshotSeq);
   gauge("tally_shard_epoch", "Lease epoch per shard this node serves", (s) => s.epoch);
   gauge("tally_shard_entries", "In-memory (counter, period, bucket) entries per shard", (s) => s.entries);
+  gauge(
+    "tally_shard_log_gap",
+    "1 while a shard is marked with a log gap (events may be missing from its counts; see tally accept-gap), else 0",
+    (s) => (logGaps?.marked(s.shard) ? 1 : 0),
+  );
   const eventLoop = new EventLoopDelay();
   new Gauge({
     name: "tally_event_loop_delay_seconds",

@@ -8,9 +8,22 @@ export function headerValue(text: string): string {
   return text.replace(/[\r\n]+/g, " ").slice(0, 1024);
 }
 
-/** Replies with a JSON body. */
-export function respondJson(msg: Msg, body: unknown): void {
-  if (msg.reply) msg.respond(enc.encode(JSON.stringify(body)));
+/** Fields merged into a JSON reply and headers set on it (e.g. a shard's log gap mark). */
+export interface ReplyAnnotation {
+  readonly fields: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Replies with a JSON body, with `annotation`'s fields merged in and its headers set. */
+export function respondJson(msg: Msg, body: object, annotation?: ReplyAnnotation): void {
+  if (!msg.reply) return;
+  if (!annotation) {
+    msg.respond(enc.encode(JSON.stringify(body)));
+    return;
+  }
+  const h = headers();
+  for (const [k, v] of Object.entries(annotation.headers)) h.set(k, headerValue(v));
+  msg.respond(enc.encode(JSON.stringify({ ...body, ...annotation.fields })), { headers: h });
 }
 
 /**

@@ -4,6 +4,7 @@ import { storedEventShard } from "@tally/core";
 import { NodeError } from "../errors.js";
 import { EVENTS_STREAM } from "../names.js";
 import { stopOnMissedHeartbeats } from "../nats/consumer-watchdog.js";
+import type { LogGapMarks } from "./log-gap-marks.js";
 import type { ShardActor } from "./shard-actor.js";
 
 /** What activating a batch of newly taken shards needs from the node. */
@@ -11,6 +12,8 @@ export interface ActivationContext {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly log: Logger;
+  /** Where a restore point older than the log is marked. */
+  readonly logGaps: LogGapMarks;
   /** False once the node stops: the replay ends early, without an error. */
   live(): boolean;
   /** False once the shard is no longer held (dropped or handed off meanwhile). */
@@ -30,6 +33,11 @@ export interface ActivationResult {
  * shared checkpoint), replays the stream for all of them together through one
  * unfiltered consumer, then gives each its own consumer from the next sequence.
  * The replays in flight are kept in `replays`, so a stopping node can end them.
+ *
+ * A shard whose restore point is older than the log's first event (`restored + 1 <
+ * first_seq`: a bounded log dropped events no checkpoint held), or whose replay finds
+ * sequences missing, is marked with a log gap before any of its reads is answered
+ * (they wait for the replay), so it never serves a silently wrong count.
  */
 export async function activateShards(
   batch: ShardActor[],
@@ -39,10 +47,11 @@ export async function activateShards(
   const started = performance.now();
   const phase = (what: string) =>
     ctx.log.debug({ shards: batch.map((x) => x.shard), ms: Math.round(performance.now() - started) }, what);
-  const last = (await ctx.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+  const { first_seq: first, last_seq: last } = (await ctx.jsm.streams.info(EVENTS_STREAM)).state;
   await Promise.all(batch.map((a) => a.restore(last)));
   phase("restored");
   const active = batch.filter((a) => ctx.stillHeld(a));
+  await Promise.all(active.map((a) => ctx.logGaps.check(a.shard, a.confirmedSeq, first, "restore")));
   const replayedEvents = await replayBatch(active, last, ctx, replays);
   phase("replayed");
   // A node stopping cut the replay short: the shards never reached `last`, so they
@@ -84,6 +93,9 @@ async function replayBatch(
   try {
     for await (const m of messages) {
       n++;
+      // Every stored sequence comes through this unfiltered consumer: a jump is events
+      // dropped (or deleted) after the replay began; each shard not past them is marked.
+      if (m.seq > reached + 1) await markSkipped(actors, reached, m.seq, ctx);
       reached = m.seq;
       const shard = storedEventShard(m.subject);
       const pending = shard === undefined ? undefined : byShard.get(shard)?.replay(m);
@@ -106,4 +118,9 @@ async function replayBatch(
     throw new NodeError("REPLAY_FAILED", `replay stopped at sequence ${reached} of ${to} (connection lost?)`);
   }
   return n;
+}
+
+/** The replay jumped from `reached` to `next`: marks every shard whose state lacks the sequences in between. */
+async function markSkipped(actors: ShardActor[], reached: number, next: number, ctx: ActivationContext): Promise<void> {
+  await Promise.all(actors.map((a) => ctx.logGaps.check(a.shard, Math.max(a.confirmedSeq, reached), next, "replay")));
 }

@@ -15,7 +15,7 @@ import {
   type ReadRequest,
   type ShardCounts,
 } from "@tally/core";
-import { respondJson } from "../nats/replies.js";
+import { respondJson, type ReplyAnnotation } from "../nats/replies.js";
 
 /** A read request taken apart and checked against the shard that got it. */
 export interface ShardRead {
@@ -59,6 +59,7 @@ export function parseShardRead(msg: Msg, shard: number, settings: ReadSettings):
  * Retention is applied by the clock at `nowMs`: a point read of an expired bucket is
  * `BUCKET_EXPIRED` (its value is gone, it is not 0), and a series that reaches before
  * retention holds the retained buckets only and says where they start (`retainedFrom`).
+ * `annotation` (the shard's log gap mark, if any) is merged into every success reply.
  */
 export function answerRead(
   msg: Msg,
@@ -66,7 +67,9 @@ export function answerRead(
   counts: ShardCounts,
   settings: ReadSettings,
   nowMs = Date.now(),
+  annotation?: ReplyAnnotation,
 ): void {
+  const respond = (body: object) => respondJson(msg, body, annotation);
   const { ns, name, req } = read;
   if (req.kind === "series") {
     if (req.period === "all") throw new RequestError("BAD_REQUEST", "period all has no series");
@@ -78,12 +81,11 @@ export function answerRead(
       .filter((i) => i >= first)
       .map((i) => ({ bucket: bucketIso(p, i), value: counts.bucket(ns, name, bucketKey(p, i)) }));
     const clipped = points.length < indices.length;
-    respondJson(
-      msg,
+    respond(
       clipped ? { ns, name, period: p, retainedFrom: bucketIso(p, first), points } : { ns, name, period: p, points },
     );
   } else if (req.period === "all") {
-    respondJson(msg, { ns, name, period: "all", value: counts.all(ns, name) });
+    respond({ ns, name, period: "all", value: counts.all(ns, name) });
   } else {
     const p = req.period;
     const i = bucketIndex(p, req.at);
@@ -96,6 +98,6 @@ export function answerRead(
           `(oldest kept: ${bucketIso(p, first)}); read a longer period, or keep ${p} longer with tally init --retention ${p}=DURATION`,
       );
     }
-    respondJson(msg, { ns, name, period: p, bucket: bucketIso(p, i), value: counts.bucket(ns, name, bucketKey(p, i)) });
+    respond({ ns, name, period: p, bucket: bucketIso(p, i), value: counts.bucket(ns, name, bucketKey(p, i)) });
   }
 }

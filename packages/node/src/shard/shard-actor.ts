@@ -7,6 +7,7 @@ import type { Lease } from "../cluster/leases.js";
 import type { Checkpoints } from "../storage/checkpoints.js";
 import type { SnapshotStore } from "../storage/snapshot-store.js";
 import { DeadLetterWriter } from "./dead-letter-writer.js";
+import type { LogGapView } from "./log-gap-marks.js";
 import { ShardConsumer } from "./shard-consumer.js";
 import { ShardPersistence, type RestoreSource } from "./shard-persistence.js";
 import { ShardProgress } from "./shard-progress.js";
@@ -33,6 +34,8 @@ export interface ShardActorContext {
   readonly retention: () => Readonly<Retention>;
   /** The node's clock (epoch ms): what buckets expire by. */
   readonly now: () => number;
+  /** Shards marked with a log gap (their read replies say so). */
+  readonly logGaps: LogGapView;
 }
 
 /**

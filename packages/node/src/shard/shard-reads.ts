@@ -6,6 +6,7 @@ import type { NodeMetrics } from "../http/metrics.js";
 import type { Lease } from "../cluster/leases.js";
 import { respondError } from "../nats/replies.js";
 import { CatchUpProbe } from "./catch-up-probe.js";
+import type { LogGapView } from "./log-gap-marks.js";
 import { answerRead, parseShardRead, type ReadSettings, type ShardRead } from "./read-server.js";
 import { SequenceWaiters } from "./sequence-waiters.js";
 import type { ShardProgress } from "./shard-progress.js";
@@ -19,6 +20,8 @@ export interface ShardReadsContext extends ReadSettings {
   readonly readWaitMs: number;
   /** The node's clock (epoch ms): what buckets expire by. */
   readonly now: () => number;
+  /** Shards marked with a log gap: every success reply of one says so. */
+  readonly logGaps: LogGapView;
 }
 
 /** What serving reads needs from the shard's actor. */
@@ -152,7 +155,7 @@ export class ShardReads {
     try {
       if (!this.#lease.valid())
         throw new RequestError("SHARD_NOT_OWNED", `shard ${this.#shard} moved while this read waited; retry`);
-      answerRead(msg, read, this.#counts, this.#ctx, this.#ctx.now());
+      answerRead(msg, read, this.#counts, this.#ctx, this.#ctx.now(), this.#ctx.logGaps.annotation(this.#shard));
       this.#ctx.metrics.reads.inc({ outcome: "ok" });
     } catch (err) {
       this.#fail(msg, err);

@@ -6,6 +6,7 @@ import {
   parseStoredEventSubject,
   shardOf,
   type ShardCounts,
+  type StoredKey,
 } from "@tally/core";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -62,13 +63,23 @@ export function storedTimeMs(m: JsMsg): number {
 }
 
 /**
- * Validates one stored event of `shard` and applies it to `counts`, or throws an
- * {@link EventError} saying why it must be dead-lettered: a subject that is not
- * valid UTF-8 or not `tally.ev.<shard>.<ns>.<name>` (`BAD_SUBJECT`), a reserved
- * namespace, a key that hashes to another shard (`WRONG_SHARD`), or a bad body.
- * All or nothing: a refused event changes no count.
+ * Whether the subject string nats.js decoded tells everything about the stored subject:
+ * true unless it holds U+FFFD (then the raw bytes decide whether it was valid UTF-8). A
+ * verdict of {@link storedEventKey} on such a message holds for every message with the
+ * same subject string, so a caller may remember it by that string.
  */
-export function applyStoredEvent(m: JsMsg, shard: number, shards: number, counts: ShardCounts): void {
+export function subjectDecodedExactly(m: JsMsg): boolean {
+  return !m.subject.includes("\uFFFD");
+}
+
+/**
+ * The counter a stored event of `shard` is for, or an {@link EventError} saying why it
+ * must be dead-lettered: a subject that is not valid UTF-8 or not
+ * `tally.ev.<shard>.<ns>.<name>` (`BAD_SUBJECT`), a reserved namespace, or a key that
+ * hashes to another shard (`WRONG_SHARD`). Depends on the subject alone (see
+ * {@link subjectDecodedExactly}).
+ */
+export function storedEventKey(m: JsMsg, shard: number, shards: number): StoredKey {
   if (!subjectIsUtf8(m)) {
     throw new EventError("BAD_SUBJECT", `stored subject ${printableSubject(m)} is not valid UTF-8`);
   }
@@ -86,6 +97,17 @@ export function applyStoredEvent(m: JsMsg, shard: number, shards: number, counts
       `${key.ns}.${key.name} belongs to shard ${owner}, not ${key.shard}: publish to count.<ns>.<name>, not tally.ev.*`,
     );
   }
+  return key;
+}
+
+/**
+ * Validates one stored event of `shard` and applies it to `counts`, or throws an
+ * {@link EventError} saying why it must be dead-lettered: a subject
+ * {@link storedEventKey} refuses, or a bad body ({@link decodeEvent}).
+ * All or nothing: a refused event changes no count.
+ */
+export function applyStoredEvent(m: JsMsg, shard: number, shards: number, counts: ShardCounts): void {
+  const key = storedEventKey(m, shard, shards);
   const ev = decodeEvent(m.data);
   counts.apply(key.ns, key.name, ev.delta, ev.ts ?? storedTimeMs(m));
 }
