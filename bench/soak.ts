@@ -29,7 +29,8 @@ import { fillPhase } from "./soak/bulk-fill.js";
 import { ingestPhase } from "./soak/bulk-ingest.js";
 import { restorePhase } from "./soak/bulk-restore.js";
 import { monthsPhase } from "./soak/months.js";
-import { BULK, MONTHS, PHASES, QUICK, TARGETS, VERIFY_ROUNDS } from "./soak/options.js";
+import { logPhase } from "./soak/log-bound.js";
+import { BULK, LOG, MONTHS, PHASES, QUICK, TARGETS, VERIFY_ROUNDS } from "./soak/options.js";
 import { printDetails, printTable, type Skipped, type SoakReport } from "./soak/report.js";
 import { startSoakCluster } from "./soak/setup.js";
 import { verifyPhase } from "./soak/verify-phase.js";
@@ -54,14 +55,29 @@ async function main() {
   const env = { ...benchEnv(), ...gitState() };
   log(`soak${QUICK ? " --quick" : ""} on ${env.cpus} cpus, ${env.node}, ${env.natsServer}, commit ${env.commit}`);
 
-  // 1-2. Months of retention on one node, then the verify rate on the log it leaves.
+  // 1. Months of retention on one node.
   const months = PHASES.has("months") ? await attempt("months", monthsPhase) : notRun("--phases left it out");
-  const verify =
-    "cluster" in months
-      ? await attempt("verify", () => verifyPhase(months.cluster.server.url))
-      : notRun("the months phase did not leave an event log");
   await cleanupAll();
   resetCleanup();
+
+  // 2. A bounded log, full, over many counters; the verify rate on it; the same over few counters.
+  let logBound: SoakReport["log"] = notRun("--phases left it out");
+  let verify: SoakReport["verify"] = logBound;
+  let logContrast: SoakReport["logContrast"] = logBound;
+  if (PHASES.has("log")) {
+    const many = await attempt("log", () => logPhase(LOG.counters));
+    logBound = "results" in many ? many.results : many;
+    verify =
+      "cluster" in many
+        ? await attempt("verify", () => verifyPhase(many.cluster.server.url))
+        : notRun("the log phase did not leave an event log");
+    await cleanupAll();
+    resetCleanup();
+    const few = await attempt("log contrast", () => logPhase(LOG.contrastCounters));
+    logContrast = "results" in few ? few.results : few;
+    await cleanupAll();
+    resetCleanup();
+  }
 
   // 3. The bulk node: fill, 1 % changes, full-speed ingest, restore; each needs the fill.
   const bulk = PHASES.has("bulk")
@@ -79,7 +95,9 @@ async function main() {
   }
 
   const report: SoakReport = {
-    months: "results" in months ? months.results : months,
+    months,
+    log: logBound,
+    logContrast,
     verify,
     fill: "results" in fill ? fill.results : fill,
     delta,
@@ -90,7 +108,7 @@ async function main() {
   const results = {
     env,
     quick: QUICK,
-    params: { months: MONTHS, bulk: BULK, verifyRounds: VERIFY_ROUNDS, targets: TARGETS },
+    params: { months: MONTHS, log: LOG, bulk: BULK, verifyRounds: VERIFY_ROUNDS, targets: TARGETS },
     ...report,
     loadavgAtEnd: loadavg(),
   };

@@ -7,8 +7,8 @@ import { intArg, stringArg } from "../lib/args.js";
 /** The small version: fewer counters, fewer entries, a shorter real time per phase. */
 export const QUICK = process.argv.includes("--quick");
 
-/** The phases to run: `--phases months,bulk` (both by default); the months phase includes verify. */
-export const PHASES = new Set(stringArg("soak", "phases", "months,bulk").split(","));
+/** The phases to run: `--phases months,log,bulk` (all by default); the log phase includes verify. */
+export const PHASES = new Set(stringArg("soak", "phases", "months,log,bulk").split(","));
 
 const MiB = 2 ** 20;
 
@@ -32,11 +32,24 @@ export const MONTHS = {
   realSec: intArg("months-sec", QUICK ? 50 : 180),
   /** Acked publishes per real second, paced (below what the node applies, so it keeps up). */
   rate: intArg("rate", QUICK ? 4000 : 6000),
-  logMaxBytes: intArg("log-max-mib", QUICK ? 8 : 16) * MiB,
   /** Real ms between sweeps (at 30 days in 180 s, 500 ms is 2 simulated hours). */
   sweepIntervalMs: 500,
   /** Real ms between samples of RSS, entries, stream bytes and metrics. */
   sampleMs: 1000,
+};
+
+/**
+ * The log phase: `tally init --log-max-bytes`, a node consuming, and a paced load over many
+ * counters (and, as a contrast, over few) that runs on for `afterSec` once the log is full.
+ */
+export const LOG = {
+  ns: "log",
+  maxBytes: intArg("log-max-mib", 8) * MiB,
+  counters: intArg("log-counters", 100_000),
+  contrastCounters: 500,
+  rate: intArg("log-rate", 4000),
+  /** Real seconds the load runs on after the log first reached its limit. */
+  afterSec: intArg("log-after-sec", QUICK ? 20 : 30),
 };
 
 /**

@@ -27,6 +27,8 @@ export class PacedLoad {
   sent = 0;
   ackedTotal = 0;
   errors = 0;
+  /** The first failed publish's error, for the report. */
+  firstError: string | undefined;
   lastSeq = 0;
   #inflight = 0;
   #stop = false;
@@ -63,9 +65,10 @@ export class PacedLoad {
             this.acked[c]!++;
             if (ack.seq > this.lastSeq) this.lastSeq = ack.seq;
           },
-          () => {
+          (err: unknown) => {
             this.#inflight--;
             this.errors++;
+            this.firstError ??= String(err);
           },
         );
       }

@@ -5,6 +5,7 @@ import type { deltaPhase } from "./bulk-delta.js";
 import type { fillPhase } from "./bulk-fill.js";
 import type { ingestPhase } from "./bulk-ingest.js";
 import type { restorePhase } from "./bulk-restore.js";
+import type { logPhase } from "./log-bound.js";
 import type { monthsPhase } from "./months.js";
 import type { verifyPhase } from "./verify-phase.js";
 
@@ -18,7 +19,9 @@ type Or<T> = T | Skipped;
 
 /** The parts of the results the report shows. */
 export interface SoakReport {
-  months: Or<Awaited<ReturnType<typeof monthsPhase>>["results"]>;
+  months: Or<Awaited<ReturnType<typeof monthsPhase>>>;
+  log: Or<Awaited<ReturnType<typeof logPhase>>["results"]>;
+  logContrast: Or<Awaited<ReturnType<typeof logPhase>>["results"]>;
   verify: Or<Awaited<ReturnType<typeof verifyPhase>>>;
   fill: Or<Awaited<ReturnType<typeof fillPhase>>["results"]>;
   delta: Or<Awaited<ReturnType<typeof deltaPhase>>>;
@@ -52,13 +55,28 @@ export function printTable(r: SoakReport): void {
       "within ±10 %",
       met(a.met),
     ]);
+  }
+  const lg = r.log;
+  if (skipped(lg)) gap("event log bytes", lg);
+  else {
     rows.push([
-      "event log bytes, max",
-      mib(m.logBytes.max),
-      `limit ${mib(m.logBytes.limit)}`,
-      fmt(m.logBytes.max / m.logBytes.limit, 2),
+      `event log bytes, max (${int(lg.counters)} counters)`,
+      mib(lg.maxBytes),
+      `limit ${mib(lg.limit)}`,
+      fmt(lg.maxBytes / lg.limit, 2),
       "≤ limit",
-      met(m.logBytes.met),
+      met(lg.met),
+    ]);
+    const c = r.logContrast;
+    rows.push([
+      "  acked events/s, log filling → full",
+      `${int(lg.ackedPerSecBeforeFull)} → ${int(lg.ackedPerSecAfterFull)}`,
+      skipped(c)
+        ? ""
+        : `${int(c.ackedPerSecBeforeFull)} → ${int(c.ackedPerSecAfterFull)} (${int(c.counters)} counters)`,
+      fmt(lg.ackedPerSecAfterFull / lg.ackedPerSecBeforeFull, 2),
+      "",
+      "",
     ]);
   }
   const f = r.fill;
@@ -160,13 +178,19 @@ export function printDetails(r: SoakReport, path: string): void {
   if (!skipped(m)) {
     lines.push(
       `months: ${m.params.days} simulated days in ${fmt(m.realMs / 1000, 0)} s (×${int(m.rate)}), ${int(m.load.acked)} events acked (${m.load.errors} failed), ` +
-        `${int(m.rssAfterWindow.entries.min)}–${int(m.rssAfterWindow.entries.max)} entries after the window; ` +
+        `${int(m.rssAfterWindow.entries.min)}–${int(m.rssAfterWindow.entries.max)} entries after the window; log ${mib(m.samples.at(-1)?.streamBytes)} at the end; ` +
         `checkpoints ${mib(m.checkpointBytesPerInterval)} per 5 s; event-loop p99 (1 s windows) max ${fmt(m.eventLoopWindowP99MaxMs, 1)} ms; ` +
         `exact ${m.exact.read} counters: ${yes(m.exact.exact)}; expiry ${JSON.stringify(m.expiry)}; lapse lines ${m.lapseLines}`,
     );
     lines.push(`  months load ${int(m.load.ackedPerSec)} events/s; ${cpuText(m.cpu)}`);
     if (Object.keys(m.warnings).length) lines.push(`  months node warnings: ${warningList(m.warnings)}`);
   }
+  for (const lg of [r.log, r.logContrast])
+    if (!skipped(lg))
+      lines.push(
+        `log, ${int(lg.counters)} counters: full after ${fmt((lg.fullAtMs ?? NaN) / 1000, 1)} s; ${lg.publishErrors} publishes failed ` +
+          `(${lg.firstError ?? "none"}), ${lg.streamInfoTimeouts} stream-info timeouts; node lapse lines ${lg.nodeLapseLines}`,
+      );
   const f = r.fill;
   if (!skipped(f)) {
     lines.push(

@@ -5,8 +5,9 @@ import { sleep } from "../lib/time.js";
 /** Takes `take()` every `everyMs` (after the previous one ended) until {@link stop}. */
 export class Sampler<T> {
   readonly samples: T[] = [];
-  /** Samples that threw (the node was busy or going down). */
+  /** Samples that threw (the node was busy or going down), and the first error. */
   failures = 0;
+  firstFailure: string | undefined;
   #stop = false;
   readonly #loop: Promise<void>;
 
@@ -17,8 +18,9 @@ export class Sampler<T> {
         try {
           const s = await take();
           if (s !== undefined) this.samples.push(s);
-        } catch {
+        } catch (err) {
           this.failures++;
+          this.firstFailure ??= String(err);
         }
         await sleep(Math.max(0, everyMs - (performance.now() - t)));
       }
