@@ -140,12 +140,13 @@ export async function monthsPhase() {
 /** The figures of the months phase, from its samples and what happened around them (`run`). */
 function figures<R extends { refused: string | undefined; realMs: number }>(samples: MonthSample[], run: R) {
   const M = MONTHS;
-  // After the longest retention (48 h) plus the hour bucket's own length and one sweep, and
-  // after every counter has had its first event (until then all-time entries still grow).
+  // After the longest retention (48 h) plus the hour bucket's own length and one sweep, after
+  // every counter has had its first event (until then all-time entries still grow), and after
+  // the process's warm-up in real time.
   const simPerRealMs = (M.days * DAY) / (M.realSec * 1000);
   const windowMs = M.windowMs + HOUR + M.sweepIntervalMs * simPerRealMs;
   const allCountersMs = (M.counters / M.rate) * 1000 * simPerRealMs;
-  const afterMs = Math.max(windowMs, allCountersMs);
+  const afterMs = Math.max(windowMs, allCountersMs, M.warmUpSec * 1000 * simPerRealMs);
   const after = samples.filter((s) => s.simMs >= afterMs);
   const rss = spread(after.map((s) => s.rss));
   const entries = spread(after.map((s) => s.entries));

@@ -36,6 +36,11 @@ export const MONTHS = {
   sweepIntervalMs: 500,
   /** Real ms between samples of RSS, entries, stream bytes and metrics. */
   sampleMs: 1000,
+  /**
+   * Real seconds the node warms up (JIT, heap sizing) before the RSS window may start: the
+   * simulation compresses retention, not the process's own warm-up.
+   */
+  warmUpSec: 20,
 };
 
 /**
@@ -46,7 +51,8 @@ export const LOG = {
   ns: "log",
   maxBytes: intArg("log-max-mib", 8) * MiB,
   counters: intArg("log-counters", 100_000),
-  contrastCounters: 500,
+  /** About five events per counter in a full log: nats-server 2.9 slows down when it drops old ones. */
+  contrastCounters: 20_000,
   rate: intArg("log-rate", 4000),
   /** Real seconds the load runs on after the log first reached its limit. */
   afterSec: intArg("log-after-sec", QUICK ? 20 : 30),
@@ -77,11 +83,15 @@ export const BULK = {
 };
 
 /**
- * `--node-cpu-prof DIR`: every node the soak spawns writes a V8 CPU profile into DIR when it
- * exits (diagnostics; profiling slows the node a little).
+ * `--node-args "ARGS"`: options of `node` itself for every node the soak spawns, for
+ * diagnostics, e.g. `--node-args "--cpu-prof --cpu-prof-dir /tmp/prof"` (a CPU profile
+ * each, written at exit) or `--node-args "--heapsnapshot-signal=SIGUSR2 --diagnostic-dir /tmp/heap"`.
  */
-const profDir = process.argv.includes("--node-cpu-prof") ? stringArg("soak", "node-cpu-prof") : undefined;
-export const NODE_ARGS = profDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profDir];
+export const NODE_ARGS = process.argv.includes("--node-args")
+  ? stringArg("soak", "node-args")
+      .split(" ")
+      .filter((a) => a !== "")
+  : [];
 
 /** Rounds of each reader in the verify-rate figure. */
 export const VERIFY_ROUNDS = intArg("verify-rounds", QUICK ? 1 : 3);
