@@ -69,6 +69,19 @@ export class CatchUpProbe {
       });
   }
 
+  /**
+   * One round of the proof with no read waiting: moves the shard's confirmed sequence
+   * up to the stream's last one when none of its events lies in between, so an idle
+   * shard's checkpoint keeps up with the log (a bounded log must never pass it).
+   */
+  async confirmIdle(): Promise<void> {
+    const p = this.#progress;
+    const last = (await this.#jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+    const next = await nextShardEventSeq(this.#nc, this.#shard, p.confirmedSeq + 1);
+    if (this.#hooks.running() && p.caughtUp(next === undefined ? last : Math.min(last, next - 1)))
+      this.#hooks.caughtUp();
+  }
+
   async #loop(): Promise<void> {
     const p = this.#progress;
     for (let need = this.#hooks.minNeed(); need !== undefined && this.#hooks.running(); need = this.#hooks.minNeed()) {

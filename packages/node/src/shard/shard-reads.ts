@@ -131,6 +131,11 @@ export class ShardReads {
     this.#probe.kick();
   }
 
+  /** Proves an idle shard caught up with the stream's last sequence (see {@link CatchUpProbe.confirmIdle}). */
+  confirmIdle(): Promise<void> {
+    return this.#probe.confirmIdle();
+  }
+
   /** The shard stops: every waiting read gets a retryable `SHARD_NOT_OWNED`. */
   refuseWaiting(): void {
     this.#waiters.drain((w) =>
