@@ -14,8 +14,8 @@ import { ShardProgress } from "./shard-progress.js";
 import { ShardReads } from "./shard-reads.js";
 import { applyStoredEvent } from "./stored-event.js";
 
-/** An idle shard confirms it caught up with the stream every this many checkpoint ticks (a log's max age is ≥ 10). */
-const IDLE_CONFIRM_EVERY = 3;
+/** An idle shard confirms it caught up with the stream every this many checkpoint ticks (so a bounded log never passes it). */
+const IDLE_CONFIRM_EVERY = 1;
 
 /** Everything an actor needs from its node. */
 export interface ShardActorContext {
@@ -201,7 +201,7 @@ export class ShardActor {
   /** Writes the whole state to the shared checkpoint, if serving, the lease is held and it changed. */
   async checkpoint(): Promise<void> {
     if (!this.takingReads) return;
-    // An idle shard proves every few intervals that the stream holds none of its events
+    // An idle shard proves at every interval that the stream holds none of its events
     // up to the last one, so its checkpoint's sequence (an empty delta) keeps up with a
     // bounded log and a later restore is not taken for one older than the log.
     const idle = this.#progress.confirmedSeq <= this.#persistence.checkpointSeq;

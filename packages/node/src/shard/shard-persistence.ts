@@ -82,6 +82,9 @@ export class ShardPersistence {
         this.#counts.load(ns, name, key, value),
       );
       source = seq > 0 ? "local" : "empty";
+      // No sequence record: entries a replace left unfinished may still be stored. The
+      // first snapshot rewrites the shard whole, so they never come back.
+      if (seq === 0) this.#replaceLocal = true;
     }
     this.snapshotSeq = localSeq;
     this.#ctx.log.debug(

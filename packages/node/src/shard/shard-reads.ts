@@ -73,6 +73,7 @@ export class ShardReads {
       running: () => hooks.consuming(),
       caughtUp: () => this.release(),
       stalled: () => hooks.consumerStalled(),
+      gap: (confirmed, first) => ctx.logGaps.check(shard, confirmed, first, "probe"),
     });
   }
 
