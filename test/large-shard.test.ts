@@ -12,6 +12,12 @@ const HOUR = 3_600_000;
 const PERIODS: Period[] = ["all", "hour"];
 const COUNTERS = 20_000;
 const HOURS = 50; // 20k counters × (50 hours + all-time) ≈ a million entries
+/**
+ * Longest event-loop stall allowed: well under the 4 s a lease stays valid without
+ * renewal. Restoring or writing a million entries in one step took 2.4 s on an idle
+ * machine; in slices the worst seen was 0.6 s with a load average of 12 on 2 cores.
+ */
+const MAX_STALL_MS = 2000;
 
 /** Lease losses and the worst event-loop delay a node has seen, from its HTTP endpoint. */
 async function health(node: TallyNode): Promise<{ leasesLost: number; maxDelayMs: number }> {
@@ -71,10 +77,7 @@ test("large shard - a million entries restore, checkpoint and restore again on a
   await a.checkpoint();
   const ha = await health(a);
   t.is(ha.leasesLost, 0, "no lease lapsed while restoring and checkpointing");
-  t.true(
-    ha.maxDelayMs < 1000,
-    `node a's event loop never stalled for a lease renewal interval (worst ${ha.maxDelayMs} ms)`,
-  );
+  t.true(ha.maxDelayMs < MAX_STALL_MS, `node a's event loop never stalled for long (worst ${ha.maxDelayMs} ms)`);
   await a.close(); // hands the shard off
 
   // Node B, with an empty data dir, restores the million entries from the shared checkpoint.
@@ -90,6 +93,7 @@ test("large shard - a million entries restore, checkpoint and restore again on a
   );
   await b.snapshot(); // the whole state goes to B's LevelDB, in slices
   const hb = await health(b);
+  t.log(`worst event-loop delay: node a ${ha.maxDelayMs} ms, node b ${hb.maxDelayMs} ms`);
   t.is(hb.leasesLost, 0, "no lease lapsed while restoring from the checkpoint and snapshotting");
-  t.true(hb.maxDelayMs < 1000, `the event loop never stalled for a lease renewal interval (worst ${hb.maxDelayMs} ms)`);
+  t.true(hb.maxDelayMs < MAX_STALL_MS, `node b's event loop never stalled for long (worst ${hb.maxDelayMs} ms)`);
 });

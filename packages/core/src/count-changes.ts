@@ -43,8 +43,7 @@ export function splitCounterKey(key: string): [ns: string, name: string] {
  * removals first (a bucket can expire, then be counted again after a retention change).
  */
 export class ChangeTake {
-  /** `[ns, name, key, value, …]` of every changed entry. */
-  readonly upserts: (string | number)[] = [];
+  #upserts: (string | number)[] = [];
   /** `[ns, name, key, …]` of every entry removed (expired). */
   readonly removals: (string | number)[];
   readonly consumer: ChangeConsumer;
@@ -70,9 +69,21 @@ export class ChangeTake {
     this.full = full;
   }
 
-  /** Entries gathered so far. */
+  /** `[ns, name, key, value, …]` of every changed entry gathered (and not drained) so far. */
+  get upserts(): (string | number)[] {
+    return this.#upserts;
+  }
+
+  /** Hands out the entries gathered so far and starts an empty list (to write a large take in parts). */
+  drainUpserts(): (string | number)[] {
+    const out = this.#upserts;
+    this.#upserts = [];
+    return out;
+  }
+
+  /** Entries gathered and not drained. */
   get entries(): number {
-    return this.upserts.length / 4;
+    return this.#upserts.length / 4;
   }
 
   /** Counters the take covers. */
@@ -108,7 +119,7 @@ export class ChangeTake {
     const d = c.d;
     const since = this.#since;
     for (let i = 0; i < d.length; i += STRIDE) {
-      if (d[i + 2]! > since) this.upserts.push(ns, name, d[i]!, d[i + 1]!);
+      if (d[i + 2]! > since) this.#upserts.push(ns, name, d[i]!, d[i + 1]!);
     }
   }
 

@@ -22,6 +22,8 @@ import { ShardActor, type ShardActorContext } from "./shard/shard-actor.js";
 import { Checkpoints } from "./storage/checkpoints.js";
 import { SnapshotStore } from "./storage/snapshot-store.js";
 
+/** How often the holder of shard 0 collects checkpoint garbage (the collector spares anything younger than 10 minutes). */
+const CHECKPOINT_GC_INTERVAL_MS = 10 * 60_000;
 /**
  * Lifecycle of a node:
  * - `starting`: connecting, checking the cluster settings and mappings, opening its parts;
@@ -265,6 +267,15 @@ class Node implements TallyNode {
     });
     every(opts.sweepIntervalMs, () => {
       for (const a of owned.serving()) a.sweep().catch(() => undefined);
+    });
+    // Checkpoint parts and chunks that writers killed midway left behind: collected by
+    // one node at a time, the holder of shard 0.
+    every(CHECKPOINT_GC_INTERVAL_MS, () => {
+      if (!owned.serving().some((a) => a.shard === 0)) return;
+      this.#p.checkpoints
+        .collectGarbage()
+        .then((r) => (r.parts || r.chunks) && log.info(r, "checkpoint garbage collected"))
+        .catch((err: unknown) => log.warn({ err }, "checkpoint garbage collection failed"));
     });
     this.#renewTimer = setInterval(() => owned.renewAll(), leases.renewEveryMs);
     every(Math.min(500, opts.heartbeatMs), () => this.#planner.schedule());

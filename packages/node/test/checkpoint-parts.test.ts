@@ -137,3 +137,22 @@ test("checkpoint parts - names are unique per part and tell their shard", (t) =>
   t.is(parsePartName("shard-12"), undefined);
   t.is(parsePartName("shard-12/x"), undefined);
 });
+
+test("a part hands out its removals before its upserts: a bucket removed and counted again in one delta is kept", async (t) => {
+  const upserts: FlatEntries = ["web", "home", 74, 2];
+  const removals: FlatRemovals = ["web", "home", 74];
+  const { header: h, frames } = readPartHeader(await packed(header(upserts, removals), upserts, removals));
+  const state = new Map<string, number>([["web/home/74", 5]]);
+  await decodePart(
+    h,
+    frames,
+    (u) => {
+      for (let i = 0; i < u.length; i += 4)
+        state.set(`${String(u[i])}/${String(u[i + 1])}/${String(u[i + 2])}`, u[i + 3] as number);
+    },
+    (r) => {
+      for (let i = 0; i < r.length; i += 3) state.delete(`${String(r[i])}/${String(r[i + 1])}/${String(r[i + 2])}`);
+    },
+  );
+  t.deepEqual([...state], [["web/home/74", 2]]);
+});

@@ -26,7 +26,11 @@ test("nextLogGap - a marked shard's mark widens; an accepted range is never mark
   t.deepEqual(nextLogGap(50, 150, record(50, 100)), { restoredSeq: 50, logFirstSeq: 150 });
   t.deepEqual(nextLogGap(40, 100, record(50, 100)), { restoredSeq: 40, logFirstSeq: 100 });
   t.is(nextLogGap(50, 100, record(50, 100, true)), undefined, "restored from the same old state after accepting");
-  t.is(nextLogGap(10, 80, record(50, 100, true)), undefined);
+  t.deepEqual(
+    nextLogGap(10, 80, record(50, 100, true)),
+    { restoredSeq: 10, logFirstSeq: 80 },
+    "a restore older than the accepted one: sequences nobody accepted",
+  );
   t.deepEqual(nextLogGap(50, 150, record(50, 100, true)), { restoredSeq: 99, logFirstSeq: 150 }, "only the new part");
   t.deepEqual(nextLogGap(120, 150, record(50, 100, true)), { restoredSeq: 120, logFirstSeq: 150 });
 });
@@ -39,10 +43,7 @@ test("nextLogGap - whatever the record, a result is a real gap that covers the a
         const current = prev && prev[0] + 1 < prev[1] ? record(prev[0], prev[1], prev[2]) : undefined;
         const gap = nextLogGap(r, f, current);
         if (r + 1 >= f) return gap === undefined;
-        if (!gap)
-          return (
-            current !== undefined && f <= current.logFirstSeq && (isMarked(current) ? r >= current.restoredSeq : true)
-          );
+        if (!gap) return current !== undefined && f <= current.logFirstSeq && r >= current.restoredSeq;
         const floor = current?.acceptedAt ? current.logFirstSeq - 1 : -1;
         return gap.restoredSeq + 1 < gap.logFirstSeq && gap.logFirstSeq >= f && gap.restoredSeq <= Math.max(r, floor);
       }),

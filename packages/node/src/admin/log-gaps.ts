@@ -66,6 +66,8 @@ export function nextLogGap(
   if (restoredSeq + 1 >= logFirstSeq) return undefined;
   if (!current) return { restoredSeq, logFirstSeq };
   if (current.acceptedAt !== undefined) {
+    // A restore older than the accepted one left out sequences nobody accepted.
+    if (restoredSeq < current.restoredSeq) return { restoredSeq, logFirstSeq };
     if (logFirstSeq <= current.logFirstSeq) return undefined;
     return { restoredSeq: Math.max(restoredSeq, current.logFirstSeq - 1), logFirstSeq };
   }

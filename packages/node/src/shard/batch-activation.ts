@@ -47,10 +47,13 @@ export async function activateShards(
   const started = performance.now();
   const phase = (what: string) =>
     ctx.log.debug({ shards: batch.map((x) => x.shard), ms: Math.round(performance.now() - started) }, what);
-  const { first_seq: first, last_seq: last } = (await ctx.jsm.streams.info(EVENTS_STREAM)).state;
+  const last = (await ctx.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
   await Promise.all(batch.map((a) => a.restore(last)));
   phase("restored");
   const active = batch.filter((a) => ctx.stillHeld(a));
+  // The log's start as of now, not before the restore (which can take seconds): the
+  // replay below reads from there.
+  const first = (await ctx.jsm.streams.info(EVENTS_STREAM)).state.first_seq;
   await Promise.all(active.map((a) => ctx.logGaps.check(a.shard, a.confirmedSeq, first, "restore")));
   const replayedEvents = await replayBatch(active, last, ctx, replays);
   phase("replayed");

@@ -18,6 +18,11 @@ export interface CatchUpProbeHooks {
   caughtUp(): void;
   /** The consumer looks stalled: recreate it. */
   stalled(): void;
+  /**
+   * The log now starts at `logFirstSeq`, after `confirmedSeq + 1`: events of the shard
+   * may have left it unprocessed. Marks the shard (resolves once the mark is stored).
+   */
+  gap(confirmedSeq: number, logFirstSeq: number): Promise<void>;
 }
 
 /**
@@ -69,10 +74,35 @@ export class CatchUpProbe {
       });
   }
 
+  /**
+   * One round of the proof with no read waiting: moves the shard's confirmed sequence
+   * up to the stream's last one when none of its events lies in between, so an idle
+   * shard's checkpoint keeps up with the log (a bounded log must never pass it).
+   */
+  async confirmIdle(): Promise<void> {
+    const p = this.#progress;
+    const last = await this.#lastSeq();
+    const next = await nextShardEventSeq(this.#nc, this.#shard, p.confirmedSeq + 1);
+    if (this.#hooks.running() && p.caughtUp(next === undefined ? last : Math.min(last, next - 1)))
+      this.#hooks.caughtUp();
+  }
+
+  /**
+   * The stream's last sequence. The proof skips what the log no longer holds, so a log
+   * that dropped sequences after the confirmed one marks the shard first: the skip is
+   * then never silent.
+   */
+  async #lastSeq(): Promise<number> {
+    const { first_seq, last_seq } = (await this.#jsm.streams.info(EVENTS_STREAM)).state;
+    const confirmed = this.#progress.confirmedSeq;
+    if (first_seq > confirmed + 1) await this.#hooks.gap(confirmed, first_seq);
+    return last_seq;
+  }
+
   async #loop(): Promise<void> {
     const p = this.#progress;
     for (let need = this.#hooks.minNeed(); need !== undefined && this.#hooks.running(); need = this.#hooks.minNeed()) {
-      const last = (await this.#jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+      const last = await this.#lastSeq();
       const next = await nextShardEventSeq(this.#nc, this.#shard, p.confirmedSeq + 1);
       // Stall time runs while events of this shard wait and nothing is processed, across
       // probes: reads that time out and are retried leave short gaps between probes, and

@@ -20,6 +20,8 @@ export interface LogGapView {
   marked(shard: number): LogGapRecord | undefined;
   /** What every success reply of a marked shard carries: the `logGap` field and a `Tally-Warning` header. */
   annotation(shard: number): ReplyAnnotation | undefined;
+  /** Marks the shard if the log starting at `logFirstSeq` leaves out sequences after `restoredSeq` (see {@link LogGapMarks.check}). */
+  check(shard: number, restoredSeq: number, logFirstSeq: number, how: string): Promise<void>;
 }
 
 /**

@@ -14,6 +14,9 @@ import { ShardProgress } from "./shard-progress.js";
 import { ShardReads } from "./shard-reads.js";
 import { applyStoredEvent } from "./stored-event.js";
 
+/** An idle shard confirms it caught up with the stream every this many checkpoint ticks (so a bounded log never passes it). */
+const IDLE_CONFIRM_EVERY = 1;
+
 /** Everything an actor needs from its node. */
 export interface ShardActorContext {
   readonly shards: number;
@@ -75,6 +78,8 @@ export class ShardActor {
   /** Valid events applied since this node took the shard. */
   #eventsApplied = 0;
   #closing: Promise<void> | undefined;
+  /** Checkpoint ticks that found the shard idle. */
+  #idleCheckpoints = 0;
   /** Where the state came from at restore. */
   source: RestoreSource = "empty";
 
@@ -194,9 +199,19 @@ export class ShardActor {
   }
 
   /** Writes the whole state to the shared checkpoint, if serving, the lease is held and it changed. */
-  checkpoint(): Promise<void> {
-    if (!this.takingReads) return Promise.resolve();
-    return this.#persistence.checkpoint(this.#progress.confirmedSeq, this.lease);
+  async checkpoint(): Promise<void> {
+    if (!this.takingReads) return;
+    // An idle shard proves at every interval that the stream holds none of its events
+    // up to the last one, so its checkpoint's sequence (an empty delta) keeps up with a
+    // bounded log and a later restore is not taken for one older than the log.
+    const idle = this.#progress.confirmedSeq <= this.#persistence.checkpointSeq;
+    if (idle && this.#status === "running" && ++this.#idleCheckpoints % IDLE_CONFIRM_EVERY === 0) {
+      await this.#reads
+        .confirmIdle()
+        .catch((err: unknown) => this.#ctx.log.debug({ err, shard: this.shard }, "idle probe failed"));
+    }
+    if (!this.takingReads) return;
+    await this.#persistence.checkpoint(this.#progress.confirmedSeq, this.lease);
   }
 
   /**

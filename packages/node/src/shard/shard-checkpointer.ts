@@ -61,12 +61,16 @@ export class ShardCheckpointer {
       this.#needBase = false; // the counts are exactly the chain this instance has read
       return info.seq;
     } catch (err) {
-      // A part that passed its digest and still does not decode: start over from local.
+      this.#counts.clear();
+      // Only a chain proven unreadable (a part that passed its digest and still does not
+      // decode) is given up for the local snapshot. Any other failure (a timeout, a lost
+      // connection) fails the restore, to be tried again: falling back would write a base
+      // behind a good chain and throw it away.
+      if (!(err instanceof CheckpointError && err.code === "CHECKPOINT_CORRUPT")) throw err;
       this.#ctx.log.error(
         { err, shard: this.#shard },
         "shared checkpoint unreadable; restoring from the local snapshot",
       );
-      this.#counts.clear();
       return undefined;
     }
   }
@@ -98,7 +102,8 @@ export class ShardCheckpointer {
       );
       written = true;
       this.#needBase = false;
-      this.checkpointSeq = Math.max(this.checkpointSeq, seq);
+      // A base may move the chain back (a new owner that restored an older state).
+      this.checkpointSeq = base ? seq : Math.max(this.checkpointSeq, seq);
       metrics.checkpointBytes.inc({ kind: base ? "base" : "delta" }, info.bytesWritten);
       log.debug(
         { shard: this.#shard, seq, base, entries: take.entries, bytes: info.bytesWritten },

@@ -7,6 +7,9 @@ import type { Lease } from "../cluster/leases.js";
 import { SLICE_COUNTERS, yieldToEventLoop } from "../slices.js";
 import { ShardCheckpointer } from "./shard-checkpointer.js";
 
+/** Entries per batch when a shard's local snapshot is rewritten whole. */
+const REPLACE_BATCH_ENTRIES = 100_000;
+
 /**
  * Where a restored shard's state came from:
  * - `local`: this node's LevelDB snapshot (the newer of the two);
@@ -79,6 +82,9 @@ export class ShardPersistence {
         this.#counts.load(ns, name, key, value),
       );
       source = seq > 0 ? "local" : "empty";
+      // No sequence record: entries a replace left unfinished may still be stored. The
+      // first snapshot rewrites the shard whole, so they never come back.
+      if (seq === 0) this.#replaceLocal = true;
     }
     this.snapshotSeq = localSeq;
     this.#ctx.log.debug(
@@ -115,8 +121,18 @@ export class ShardPersistence {
     const end = this.#ctx.metrics.snapshotSeconds.startTimer();
     let written = false;
     try {
-      while (!take.step(SLICE_COUNTERS)) await yieldToEventLoop();
-      await this.#ctx.store.writeShard(this.#shard, seq, take.upserts, take.removals, replace);
+      if (replace) {
+        // The whole state, written in parts so it is never all in one batch in memory;
+        // the sequence record comes last, so the shard reads as empty until then.
+        await this.#ctx.store.beginReplace(this.#shard);
+        for (let done = false; !done;) {
+          done = take.step(SLICE_COUNTERS);
+          if (done || take.entries >= REPLACE_BATCH_ENTRIES)
+            await this.#ctx.store.putEntries(this.#shard, take.drainUpserts());
+          await yieldToEventLoop();
+        }
+      } else while (!take.step(SLICE_COUNTERS)) await yieldToEventLoop();
+      await this.#ctx.store.writeShard(this.#shard, seq, take.upserts, take.removals);
       written = true;
       this.snapshotSeq = seq;
       if (replace) this.#replaceLocal = false;

@@ -73,6 +73,7 @@ export class ShardReads {
       running: () => hooks.consuming(),
       caughtUp: () => this.release(),
       stalled: () => hooks.consumerStalled(),
+      gap: (confirmed, first) => ctx.logGaps.check(shard, confirmed, first, "probe"),
     });
   }
 
@@ -129,6 +130,11 @@ export class ShardReads {
     }
     this.#waiters.add(need, { msg, read }, this.#ctx.readWaitMs, (w) => this.#expire(w.msg, need));
     this.#probe.kick();
+  }
+
+  /** Proves an idle shard caught up with the stream's last sequence (see {@link CatchUpProbe.confirmIdle}). */
+  confirmIdle(): Promise<void> {
+    return this.#probe.confirmIdle();
   }
 
   /** The shard stops: every waiting read gets a retryable `SHARD_NOT_OWNED`. */

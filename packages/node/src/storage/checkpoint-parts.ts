@@ -82,7 +82,7 @@ export function flatProblem(flat: readonly unknown[], width: number, from = 0, t
 }
 
 /**
- * The frames of a part: the header, then upserts and removals in frames of at most
+ * The frames of a part: the header, then removals and upserts in frames of at most
  * {@link ENTRIES_PER_FRAME} entries, yielding to the event loop between frames. Entries
  * are checked as they are packed; a malformed one throws `CHECKPOINT_INVALID`.
  */
@@ -92,9 +92,11 @@ export async function* packPart(
   removals: FlatRemovals,
 ): AsyncGenerator<Uint8Array> {
   yield encodeFrame(header);
+  // Removals first: a delta can remove a bucket and count it again (a retention raised
+  // after a sweep), and readers apply the frames in order.
   for (const [flat, width, tag] of [
-    [upserts, UPSERT_WIDTH, "u"],
     [removals, REMOVAL_WIDTH, "r"],
+    [upserts, UPSERT_WIDTH, "u"],
   ] as const) {
     const step = ENTRIES_PER_FRAME * width;
     for (let i = 0; i < flat.length; i += step) {

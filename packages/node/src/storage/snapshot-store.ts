@@ -106,22 +106,15 @@ export class SnapshotStore {
   /**
    * Writes one shard's changes and its sequence in one atomic batch: `removals` (flat
    * `[ns, name, key, …]`) are deleted, then `upserts` (flat `[ns, name, key, value, …]`)
-   * written. The batch is built a slice at a time. With `replace`, the shard's old
-   * entries are cleared first (for a state restored from elsewhere): its sequence record
-   * goes first, so a crash midway leaves an empty snapshot, never a mixed one.
+   * written. The batch is built a slice at a time.
    */
   async writeShard(
     shard: number,
     seq: number,
     upserts: readonly (string | number)[],
     removals: readonly (string | number)[] = [],
-    replace = false,
   ): Promise<void> {
     const prefix = countPrefix(shard);
-    if (replace) {
-      await this.#db.del(seqKey(shard));
-      await this.#db.clear({ gte: prefix, lt: `c${SEP}${shard}\u0001` });
-    }
     const batch = this.#db.batch();
     let n = 0;
     for (let i = 0; i < removals.length; i += 3) {
@@ -136,6 +129,31 @@ export class SnapshotStore {
       if (++n % SLICE_ENTRIES === 0) await yieldToEventLoop();
     }
     batch.put(seqKey(shard), String(seq));
+    await batch.write();
+  }
+
+  /**
+   * Starts replacing a shard's snapshot with a state restored from elsewhere: its
+   * sequence record goes first (the shard reads as empty until {@link writeShard} ends
+   * the replace), then its entries. Parts of the new state can then be written in
+   * several batches with {@link putEntries}: a crash midway leaves an empty snapshot.
+   */
+  async beginReplace(shard: number): Promise<void> {
+    await this.#db.del(seqKey(shard));
+    await this.#db.clear({ gte: countPrefix(shard), lt: `c${SEP}${shard}\u0001` });
+  }
+
+  /** Writes entries (flat `[ns, name, key, value, …]`) of a shard being replaced, in one batch built in slices. */
+  async putEntries(shard: number, upserts: readonly (string | number)[]): Promise<void> {
+    const prefix = countPrefix(shard);
+    const batch = this.#db.batch();
+    for (let i = 0; i < upserts.length; i += 4) {
+      batch.put(
+        prefix + String(upserts[i]) + SEP + String(upserts[i + 1]) + SEP + String(upserts[i + 2]),
+        String(upserts[i + 3]),
+      );
+      if ((i / 4 + 1) % SLICE_ENTRIES === 0) await yieldToEventLoop();
+    }
     await batch.write();
   }
 
