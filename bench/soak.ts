@@ -5,15 +5,17 @@
  *   1. months: a node whose clock (TALLY_CLOCK_START / TALLY_CLOCK_RATE) runs 30 simulated
  *      days in a few minutes, fed events whose `ts` follows it (periods all, minute, hour;
  *      minute kept 2 h, hour 48 h; 100k counters): its RSS stays flat after the first
- *      retention window, and the event log stays under `tally init --log-max-bytes`;
- *   2. verify: the `tally verify` recount rate against a raw ordered consumer on that log;
+ *      retention window;
+ *   2. log: a log bounded by `tally init --log-max-bytes` stays under it once full (over 100k
+ *      counters, and 20k as a contrast); the `tally verify` recount rate against a raw ordered
+ *      consumer on that log;
  *   3. bulk: a node filled to 5M entries (default periods): RSS per entry against the same
  *      node empty; checkpoint bytes written to reach N, 2N and 4N entries; checkpoint bytes
  *      per interval with 1 % of the entries changing, against a base of the whole state;
  *      full-speed ingest with background reads (leases, event-loop delay, read latency);
  *      restore on an empty data dir (time, peak RSS).
  *
- *   cd /work/main && npx tsx bench/soak.ts [--quick]     # pnpm bench:soak
+ *   cd /work/main && npx tsx bench/soak.ts [--quick] [--phases months,log,bulk]   # pnpm bench:soak
  *
  * Prints a table and writes every raw number to bench/results/soak.json (soak-quick.json with
  * --quick). A figure whose feature this build lacks prints "not measured: <why>". See
