@@ -1,7 +1,6 @@
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { pino, type Logger } from "pino";
-import { RequestError } from "@tally/core";
 import { readClusterConfig, type ClusterConfig } from "./admin/cluster-config.js";
 import { checkNodeCheckpointInterval } from "./admin/log-limits.js";
 import { probeMappings } from "./admin/mapping-probe.js";
@@ -15,15 +14,14 @@ import { NodeError } from "./errors.js";
 import { HttpEndpoint } from "./http/http-endpoint.js";
 import { createMetrics, type NodeMetrics, type ShardStats } from "./http/metrics.js";
 import { EVENTS_STREAM } from "./names.js";
-import { respondError } from "./nats/replies.js";
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from "./options.js";
 import { LogGapMarks } from "./shard/log-gap-marks.js";
 import { ShardActor, type ShardActorContext } from "./shard/shard-actor.js";
 import { Checkpoints } from "./storage/checkpoints.js";
 import { SnapshotStore } from "./storage/snapshot-store.js";
+import { startShardUpkeep } from "./cluster/shard-upkeep.js";
+import { answerBadReadSubjects } from "./nats/bad-read-subjects.js";
 
-/** How often the holder of shard 0 collects checkpoint garbage (the collector spares anything younger than 10 minutes). */
-const CHECKPOINT_GC_INTERVAL_MS = 10 * 60_000;
 /**
  * Lifecycle of a node:
  * - `starting`: connecting, checking the cluster settings and mappings, opening its parts;
@@ -245,40 +243,10 @@ class Node implements TallyNode {
 
   async start(): Promise<void> {
     const { nc, opts, owned, leases, log } = this.#p;
-    // Read subjects the server mapping cannot route (wrong token count) still get an answer.
-    for (const subject of ["count.get", "count.get.*.*.>"]) {
-      this.#subs.push(
-        nc.subscribe(subject, {
-          queue: "tally-bad-reads",
-          callback: (_err, msg) =>
-            respondError(
-              msg,
-              new RequestError("BAD_REQUEST", `bad read subject ${msg.subject}: use count.get.<ns>.<name>`),
-            ),
-        }),
-      );
-    }
-    const every = (ms: number, fn: () => void) => this.#timers.push(setInterval(fn, ms));
-    every(opts.snapshotIntervalMs, () => {
-      for (const a of owned.all()) a.snapshot().catch(() => undefined);
-    });
-    every(opts.checkpointIntervalMs, () => {
-      for (const a of owned.serving()) a.checkpoint().catch(() => undefined);
-    });
-    every(opts.sweepIntervalMs, () => {
-      for (const a of owned.serving()) a.sweep().catch(() => undefined);
-    });
-    // Checkpoint parts and chunks that writers killed midway left behind: collected by
-    // one node at a time, the holder of shard 0.
-    every(CHECKPOINT_GC_INTERVAL_MS, () => {
-      if (!owned.serving().some((a) => a.shard === 0)) return;
-      this.#p.checkpoints
-        .collectGarbage()
-        .then((r) => (r.parts || r.chunks) && log.info(r, "checkpoint garbage collected"))
-        .catch((err: unknown) => log.warn({ err }, "checkpoint garbage collection failed"));
-    });
+    this.#subs.push(...answerBadReadSubjects(nc));
+    this.#timers.push(...startShardUpkeep(owned, this.#p.checkpoints, log, opts));
     this.#renewTimer = setInterval(() => owned.renewAll(), leases.renewEveryMs);
-    every(Math.min(500, opts.heartbeatMs), () => this.#planner.schedule());
+    this.#timers.push(setInterval(() => this.#planner.schedule(), Math.min(500, opts.heartbeatMs)));
     this.#status = "joining";
     // The first round: what this node takes now is replayed before it reports ready.
     await this.#planner.tick();
