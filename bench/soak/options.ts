@@ -72,7 +72,7 @@ export const BULK = {
   checkpointIntervalMs: 5000,
   /** Share of the entries changed per checkpoint interval in the delta figure. */
   changedShare: 0.01,
-  /** Measured intervals: 16 spans a compaction cycle (a chain is compacted past 16 parts). */
+  /** Measured intervals: 16 spans a compaction cycle (a chain was compacted past 16 parts when it was measured; now 64). */
   deltaIntervals: intArg("delta-intervals", QUICK ? 4 : 16),
   /** Events of the full-speed ingest on the filled node. */
   ingestEvents: intArg("ingest-events", QUICK ? 100_000 : 300_000),
