@@ -3,6 +3,7 @@ import fc from "fast-check";
 import {
   ALL_KEY,
   ChangeConsumer,
+  ChangeTake,
   DEFAULT_PERIODS,
   EventError,
   ShardCounts,
@@ -85,7 +86,7 @@ test("ShardCounts - a take is a consistent cut: changes made while it is gathere
   tk.step(10);
   for (let i = 0; i < 100; i++) c.apply("web", `n${i}`, 5, T0 + DAY); // changes counters not yet gathered
   c.apply("web", "new", 1, T0);
-  while (!tk.step(7));
+  gather(tk, 7);
   c.endTake(tk, true);
   t.deepEqual(sorted(entriesOf(tk.upserts)), before, "the take holds the values as of its start");
   const next = take(c, ChangeConsumer.checkpoint);
@@ -101,7 +102,7 @@ test("ShardCounts - a full take holds every entry, loaded ones included; a faile
   t.deepEqual(sorted(take(c, ChangeConsumer.checkpoint, true)), sorted(c.dump()));
   c.apply("web", "x", 1, T0);
   const failed = c.beginTake(ChangeConsumer.snapshot);
-  while (!failed.step(1));
+  gather(failed, 1);
   c.endTake(failed, false);
   c.apply("web", "y", 1, T0);
   const again = take(c, ChangeConsumer.snapshot);
@@ -128,7 +129,7 @@ test("ShardCounts - retention: expired buckets are not counted into, swept, and 
   t.is(c.bucket("web", "a", key("hour", now)), 0);
   t.is(c.entries, 2);
   const tk = c.beginTake(ChangeConsumer.snapshot);
-  while (!tk.step(10));
+  gather(tk, 10);
   c.endTake(tk, true);
   t.deepEqual(tk.removals, ["web", "a", key("hour", now)]);
   t.deepEqual(tk.upserts, [], "a removal is not a change of value");
@@ -193,7 +194,7 @@ function entriesOf(flat: (string | number)[]): CountEntry[] {
 
 function take(c: ShardCounts, consumer: ChangeConsumer, full = false): CountEntry[] {
   const tk = c.beginTake(consumer, full);
-  while (!tk.step(3));
+  gather(tk, 3);
   c.endTake(tk, true);
   return entriesOf(tk.upserts);
 }
@@ -221,7 +222,7 @@ test("ShardCounts - a consumer that applies each written take (removals, then up
         let open: { tk: ReturnType<ShardCounts["beginTake"]>; ok: boolean; budget: number } | undefined;
         const finish = () => {
           if (!open) return;
-          while (!open.tk.step(open.budget));
+          gather(open.tk, open.budget);
           c.endTake(open.tk, open.ok);
           if (open.ok) {
             const r = open.tk.removals;
@@ -235,7 +236,7 @@ test("ShardCounts - a consumer that applies each written take (removals, then up
           else if (o.kind === "tick") {
             now += o.hours * HOUR;
             c.setNow(now);
-            while (!c.sweep(2).done);
+            sweepAll(c, 2);
           } else if (o.kind === "step") open?.tk.step(1);
           else {
             finish();
@@ -253,3 +254,15 @@ test("ShardCounts - a consumer that applies each written take (removals, then up
     ),
   );
 });
+
+/** Steps a take to its end; a take that never ends fails the test instead of hanging it. */
+function gather(tk: ChangeTake, budget: number): void {
+  for (let i = 0; i < 100_000; i++) if (tk.step(budget)) return;
+  throw new Error("a take did not end within 100,000 steps");
+}
+
+/** Sweeps a whole pass; a sweep that never ends fails the test instead of hanging it. */
+function sweepAll(c: ShardCounts, budget: number): void {
+  for (let i = 0; i < 100_000; i++) if (c.sweep(budget).done) return;
+  throw new Error("a sweep did not end within 100,000 steps");
+}
