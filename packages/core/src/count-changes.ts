@@ -52,7 +52,6 @@ export class ChangeTake {
   readonly #counters: Counter[];
   readonly #since: number;
   #next = 0;
-  #done = false;
 
   /** @internal */
   constructor(
@@ -122,16 +121,6 @@ export class ChangeTake {
       if (d[i + 2]! > since) this.#upserts.push(ns, name, d[i]!, d[i + 1]!);
     }
   }
-
-  /** @internal */
-  get done(): boolean {
-    return this.#done;
-  }
-
-  /** @internal */
-  finish(): void {
-    this.#done = true;
-  }
 }
 
 /** Per-consumer bookkeeping of what changed since each one's last take. */
@@ -171,11 +160,6 @@ export class ChangeTracker {
     return this.#listed[consumer]!.length > 0 || this.#removals[consumer]!.length > 0;
   }
 
-  /** Takes in progress, if any, for `consumer`. */
-  active(consumer: ChangeConsumer): ChangeTake | undefined {
-    return this.#active[consumer];
-  }
-
   /**
    * Begins a take for `consumer` of what changed since its last one, or of every
    * counter in `all` when given (a full take).
@@ -209,7 +193,6 @@ export class ChangeTracker {
     const k = take.consumer;
     if (this.#active[k] !== take) return;
     take.step(Infinity); // clears the pending marks left
-    take.finish();
     this.#active[k] = undefined;
     if (written) return;
     this.#since[k] = Math.max(0, Math.min(this.#since[k]!, take.since));
