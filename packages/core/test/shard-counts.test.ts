@@ -3,7 +3,7 @@ import fc from "fast-check";
 import {
   ALL_KEY,
   ChangeConsumer,
-  ChangeTake,
+  type ChangeTake,
   DEFAULT_PERIODS,
   EventError,
   ShardCounts,
