@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { TallyError } from "@tally/core";
 import { addConnectionOptions, type ConnectionFlags } from "./connection.js";
+import { printError } from "./errors.js";
+import { Exit } from "./format.js";
 import { registerAcceptGap } from "./commands/accept-gap.js";
 import { registerDev } from "./commands/dev.js";
 import { registerDlq } from "./commands/dlq.js";
@@ -19,6 +20,11 @@ const program = addConnectionOptions(
     .showHelpAfterError(),
 );
 const flags = (): ConnectionFlags => program.opts<ConnectionFlags>();
+// Whether the command being run was given --json: its errors are then JSON too.
+let json = false;
+program.hook("preAction", (_program, command) => {
+  json = command.opts<{ json?: boolean }>().json === true;
+});
 
 // In this order in `tally --help`.
 registerNatsConfig(program);
@@ -35,7 +41,6 @@ registerAcceptGap(program, flags);
 try {
   await program.parseAsync();
 } catch (err) {
-  const code = err instanceof TallyError ? `${err.code}: ` : "";
-  process.stderr.write(`tally: ${code}${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  printError(err, { natsUrl: flags().nats, json });
+  process.exitCode = Exit.error;
 }

@@ -57,9 +57,24 @@ export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
   return opts;
 }
 
-/** Runs a short-lived command on its own connection, closed afterwards whatever happens. */
-export async function withConnection<T>(f: ConnectionFlags, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connect({ ...connectionOptions(f), name: "tally-cli", maxReconnectAttempts: 0 });
+/** Reconnect attempts of a long command (2 s apart: about a minute), e.g. `inc --stdin` riding out a server restart. */
+const LONG_COMMAND_RECONNECTS = 30;
+
+/**
+ * Runs a command on its own connection, closed afterwards whatever happens. A short
+ * command fails at once when the connection drops; with `reconnect` it reconnects for
+ * about a minute first.
+ */
+export async function withConnection<T>(
+  f: ConnectionFlags,
+  fn: (nc: NatsConnection) => Promise<T>,
+  opts: { reconnect?: boolean } = {},
+): Promise<T> {
+  const nc = await connect({
+    ...connectionOptions(f),
+    name: "tally-cli",
+    maxReconnectAttempts: opts.reconnect ? LONG_COMMAND_RECONNECTS : 0,
+  });
   try {
     return await fn(nc);
   } finally {

@@ -8,7 +8,10 @@ export interface PhaseProgress {
   done: number;
   /** Progress in the unit of `total`. */
   position: number;
-  total: number;
+  /** Where `position` ends; undefined when unknown (input from a pipe): no bar then, only counts and rate. */
+  total: number | undefined;
+  /** Shown at the end of the line, e.g. `2 bad lines`. */
+  note?: string;
 }
 
 /** A progress display on stderr: one bar per phase. */
@@ -22,7 +25,8 @@ const NO_DISPLAY: ProgressDisplay = { update: () => undefined, stop: () => undef
 
 /**
  * A stderr progress bar per phase, with the items handled and their rate, e.g.
- * `recount  ████████░░░░ 66% | 1320448 events | 412377/s | ETA 2s`. On a terminal it
+ * `recount  ████████░░░░ 66% | 1320448 events | 412377/s | ETA 2s` (with no known
+ * total: `inc      1320448 events | 412377/s`). On a terminal it
  * redraws in place (10 times a second at most); elsewhere (a log file, CI) it prints a
  * line every 2 s. `unit` names the items per phase (`events`, `reads`).
  */
@@ -42,9 +46,13 @@ export function progressDisplay(enabled: boolean, unit: (phase: string) => strin
         stop();
         phase = p.phase;
         started = performance.now();
+        const counts = `{done} ${unit(p.phase)} | {rate}/s`;
         bar = new cliProgress.SingleBar(
           {
-            format: `${p.phase.padEnd(8)} {bar} {percentage}% | {done} ${unit(p.phase)} | {rate}/s | ETA {eta_formatted}`,
+            format:
+              p.total === undefined
+                ? `${p.phase.padEnd(8)} ${counts}{note}`
+                : `${p.phase.padEnd(8)} {bar} {percentage}% | ${counts} | ETA {eta_formatted}{note}`,
             stream: process.stderr,
             barsize: 30,
             noTTYOutput: true,
@@ -55,12 +63,13 @@ export function progressDisplay(enabled: boolean, unit: (phase: string) => strin
           },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(Math.max(p.total, 1), 0, { done: 0, rate: 0 });
+        bar.start(Math.max(p.total ?? 1, 1), 0, { done: 0, rate: 0, note: "" });
       }
       const seconds = (performance.now() - started) / 1000;
-      bar!.update(Math.min(p.position, p.total), {
+      bar!.update(Math.min(p.position, p.total ?? 0), {
         done: p.done,
         rate: seconds > 0 ? Math.round(p.done / seconds) : 0,
+        note: p.note ? ` | ${p.note}` : "",
       });
     },
     stop,
