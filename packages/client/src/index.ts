@@ -1,10 +1,19 @@
 /**
- * `@tally/client`: typed access to a Tally cluster over an existing NATS connection.
+ * `@tally/client`: typed access to a Tally cluster over an existing NATS connection —
+ * pipelined acked publishing, a pre-aggregating batcher, point, series and
+ * namespace-wide reads.
  * @packageDocumentation
  */
 
-export { tallyClient } from "./client.js";
-export type { GetQuery, IncOptions, IncResult, SeriesQuery, TallyClient, TallyClientOptions } from "./client.js";
+export { resolveClientOptions, tallyClient } from "./client.js";
+export type { ResolvedClientOptions, TallyClient } from "./client.js";
+export type { GetQuery, IncOptions, IncrementOptions, IncResult, SeriesQuery, TallyClientOptions } from "./types.js";
+export { resolveBatcherOptions } from "./batcher.js";
+export type { Batcher, BatcherOptions, BatcherStats } from "./batcher.js";
+export type { ListPageQuery, ListQuery, TopQuery } from "./namespace-reads.js";
+// TODO(issue 9): re-export these from @tally/core once its namespace-reads module lands.
+export type { ListReply, TopItem, TopReply } from "./namespace-contract.js";
 export { ClientError, ClientErrorCode } from "./errors.js";
+export type { ClientErrorOptions } from "./errors.js";
 // Kept under the client's name for existing imports; the one list lives in core.
 export { RETRYABLE_CODES } from "@tally/core";
