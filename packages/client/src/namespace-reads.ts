@@ -28,8 +28,11 @@ export interface ListPageQuery {
   minSeq?: number;
 }
 
-/** Every name over all pages: a {@link ListPageQuery} without the cursor. */
-export type ListQuery = Omit<ListPageQuery, "after">;
+/**
+ * Every name over all pages: a {@link ListPageQuery} whose `after` is where the first page
+ * starts (to resume a listing after the last name seen); the pages after it follow `next`.
+ */
+export type ListQuery = ListPageQuery;
 
 /**
  * `count.top.<ns>.<period>`. A partial reply (some shard did not answer) is returned as
@@ -67,7 +70,7 @@ export function list(req: Requester, ns: string, period: Period, query: ListQuer
 }
 
 async function* names(req: Requester, subject: string, query: ListQuery): AsyncGenerator<string, void, undefined> {
-  let after: string | undefined;
+  let after = query.after;
   for (;;) {
     const page = await wholePage(req, subject, { ...query, after });
     yield* page.names;
