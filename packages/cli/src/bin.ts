@@ -9,9 +9,11 @@ import { registerDlq } from "./commands/dlq.js";
 import { registerGet } from "./commands/get.js";
 import { registerInc } from "./commands/inc.js";
 import { registerInit } from "./commands/init.js";
+import { registerList } from "./commands/list.js";
 import { registerNatsConfig } from "./commands/nats-config.js";
 import { registerNode } from "./commands/node.js";
 import { registerStatus } from "./commands/status.js";
+import { registerTop } from "./commands/top.js";
 import { registerVerify } from "./commands/verify.js";
 
 const program = addConnectionOptions(
@@ -33,6 +35,8 @@ registerNode(program, flags);
 registerDev(program);
 registerInc(program, flags);
 registerGet(program, flags);
+registerTop(program, flags);
+registerList(program, flags);
 registerStatus(program, flags);
 registerDlq(program, flags);
 registerVerify(program, flags);

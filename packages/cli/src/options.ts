@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "commander";
-import { parseDuration, parsePeriods, type Period } from "@tally/core";
+import { isPeriod, parseDuration, parsePeriods, type Period } from "@tally/core";
 import { parseSize } from "@tally/node";
 
 /** Parser of an integer option; `name` goes into the error (`--shards must be an integer`). */
@@ -9,6 +9,12 @@ export const int =
     if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be an integer`);
     return Number(v);
   };
+
+/** Parser of one period (`day`). */
+export const periodArg = (v: string): Period => {
+  if (!isPeriod(v)) throw new InvalidArgumentError("must be all, minute, hour, day, week, month or year");
+  return v;
+};
 
 /** Parser of a comma-separated period list (`all,hour,day`). */
 export const periodsArg = (v: string): Period[] => {

@@ -1,4 +1,4 @@
-import Table from "cli-table3";
+import Table, { type TableConstructorOptions } from "cli-table3";
 
 /** How a column's cells line up. */
 export type Align = "left" | "right";
@@ -13,7 +13,7 @@ export interface TableOptions {
  * No borders: columns two spaces apart, like `ps` or `kubectl get`, so the output stays
  * easy to read, grep and copy from (`cli-table3` draws boxes by default).
  */
-const BORDERLESS = {
+const BORDERLESS: TableConstructorOptions = {
   chars: {
     top: "",
     "top-mid": "",
@@ -33,7 +33,7 @@ const BORDERLESS = {
   },
   // No colours: the same bytes on a terminal and in a pipe.
   style: { "padding-left": 0, "padding-right": 0, head: [], border: [] },
-} as const;
+};
 
 /**
  * Rows as aligned columns under a header, as text without a trailing newline (lines carry

@@ -5,7 +5,7 @@ import { sparkline } from "../chart.js";
 import { withConnection, type FlagsOf } from "../connection.js";
 import { CliError, CliErrorCode } from "../errors.js";
 import { bucketHeading, bucketLabel, formatCount } from "../format.js";
-import { int, timeArg } from "../options.js";
+import { int, periodArg, timeArg } from "../options.js";
 import { printTable } from "../table.js";
 
 interface GetFlags {
@@ -30,7 +30,7 @@ export function registerGet(program: Command, flags: FlagsOf): void {
     .description("read a counter: all-time, one bucket, or a series (a table and a sparkline)")
     .argument("<ns>", "namespace")
     .argument("<name>", "counter name")
-    .option("--period <period>", "all, minute, hour, day, week, month or year", "all")
+    .option("--period <period>", "all, minute, hour, day, week, month or year", periodArg, "all")
     .option("--at <time>", "a time inside the bucket (epoch ms or ISO-8601; default now)", timeArg)
     .option("--from <time>", "series start (with --to and a --period other than all)", timeArg)
     .option("--to <time>", "series end (with --from)", timeArg)

@@ -15,6 +15,7 @@ interface InitFlags {
   logMaxAge?: number | typeof UNLIMITED;
   logMaxBytes?: number | typeof UNLIMITED;
   dlqMaxAge?: number | typeof UNLIMITED;
+  json?: boolean;
 }
 
 /** `tally init`: creates (or checks and updates) the streams and buckets; idempotent. */
@@ -79,6 +80,7 @@ export function registerInit(program: Command, flags: FlagsOf): void {
       `shard lease TTL in ms (default ${INIT_DEFAULTS.leaseTtlMs}, or the existing value)`,
       int("--lease-ttl"),
     )
+    .option("--json", "print what was created, changed and configured as JSON")
     .action(async (o: InitFlags) => {
       await withConnection(flags(), async (nc) => {
         const opts: InitOptions = {};
@@ -93,6 +95,10 @@ export function registerInit(program: Command, flags: FlagsOf): void {
         if (o.logMaxBytes !== undefined) opts.logMaxBytes = limitValue(o.logMaxBytes);
         if (o.dlqMaxAge !== undefined) opts.dlqMaxAgeMs = limitValue(o.dlqMaxAge);
         const r = await initCluster(nc, opts);
+        if (o.json) {
+          console.log(JSON.stringify(r, null, 2));
+          return;
+        }
         for (const c of r.created) console.log(`created  ${c}`);
         for (const c of r.existing) console.log(`exists   ${c}`);
         for (const c of r.changed) console.log(`changed  ${c}`);
