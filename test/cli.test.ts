@@ -60,17 +60,19 @@ test("cli - tally dev runs a server and node; inc, get and dlq work against it; 
   const { readFile } = await import("node:fs/promises");
   t.regex(await readFile(`${dir.path}/nats-server.conf`, "utf8"), /partition\(8,1,2\)/);
 
-  const a = JSON.parse((await tally(["inc", "web", "home", "3", "--ts", "2026-11-20T10:00:00Z"], env)).stdout) as {
+  const a = JSON.parse(
+    (await tally(["inc", "web", "home", "3", "--ts", "2026-11-20T10:00:00Z", "--json"], env)).stdout,
+  ) as {
     seq: number;
   };
-  const b = JSON.parse((await tally(["inc", "web", "home"], env)).stdout) as { seq: number };
+  const b = JSON.parse((await tally(["inc", "web", "home", "--json"], env)).stdout) as { seq: number };
   t.true(b.seq > a.seq);
-  const all = JSON.parse((await tally(["get", "web", "home", "--min-seq", String(b.seq)], env)).stdout) as {
+  const all = JSON.parse((await tally(["get", "web", "home", "--min-seq", String(b.seq), "--json"], env)).stdout) as {
     value: number;
   };
   t.is(all.value, 4);
   const day = JSON.parse(
-    (await tally(["get", "web", "home", "--period", "day", "--at", "2026-11-20T23:00:00Z"], env)).stdout,
+    (await tally(["get", "web", "home", "--period", "day", "--at", "2026-11-20T23:00:00Z", "--json"], env)).stdout,
   ) as { bucket: string; value: number };
   t.deepEqual(day, { ns: "web", name: "home", period: "day", bucket: "2026-11-20T00:00:00.000Z", value: 3 });
 
@@ -102,9 +104,9 @@ test("cli - tally dev --nodes 3 runs a local 3-node cluster; tally status shows 
 
   let seq = 0;
   for (let i = 0; i < 8; i++)
-    seq = (JSON.parse((await tally(["inc", "web", `page${i}`, "2"], env)).stdout) as { seq: number }).seq;
+    seq = (JSON.parse((await tally(["inc", "web", `page${i}`, "2", "--json"], env)).stdout) as { seq: number }).seq;
   for (let i = 0; i < 8; i++) {
-    const r = JSON.parse((await tally(["get", "web", `page${i}`, "--min-seq", String(seq)], env)).stdout) as {
+    const r = JSON.parse((await tally(["get", "web", `page${i}`, "--min-seq", String(seq), "--json"], env)).stdout) as {
       value: number;
     };
     t.is(r.value, 2);

@@ -70,8 +70,8 @@ const HINTS: Record<string, string | ((e: DescribedError, c: ErrorContext) => st
   TOO_MANY_POINTS: "ask for fewer buckets: a shorter --from/--to range, or a longer --period",
   BUCKET_EXPIRED: "the period's retention (`tally init --retention`) has dropped that bucket; read a later one",
   BAD_SUBJECT:
-    "a namespace or name is one token: no spaces, `*` or `>`, at most 255 bytes (dots in names are fine: " +
-    "they are percent-encoded); namespaces have no dots",
+    "a namespace is one NATS token: no dots, spaces, `*` or `>`, at most 255 bytes; a name may hold any of " +
+    "them (it is percent-encoded), up to 255 bytes encoded",
   RESERVED_NAMESPACE: "namespaces `get`, `top`, `list` and any starting with `_` are reserved: pick another",
 };
 

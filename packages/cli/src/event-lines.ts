@@ -22,9 +22,7 @@ export interface BadLine {
 
 /** What a line holds: an event, nothing (blank or `#` comment), or a mistake. */
 export type ParsedLine =
-  | { kind: "event"; event: LineEvent }
-  | { kind: "skip" }
-  | { kind: "bad"; code: string; message: string };
+  { kind: "event"; event: LineEvent } | { kind: "skip" } | { kind: "bad"; code: string; message: string };
 
 /** Code of a line with the wrong number of fields. */
 export const BAD_LINE = "BAD_LINE";

@@ -67,7 +67,8 @@ export function registerGet(program: Command, flags: FlagsOf): void {
 function checkSeriesFlags(o: GetFlags): void {
   if (o.from === undefined || o.to === undefined)
     throw new CliError(CliErrorCode.BAD_OPTION, "a series needs both --from and --to");
-  if (o.at !== undefined) throw new CliError(CliErrorCode.BAD_OPTION, "--at reads one bucket: leave it out of a series");
+  if (o.at !== undefined)
+    throw new CliError(CliErrorCode.BAD_OPTION, "--at reads one bucket: leave it out of a series");
   if (o.period === "all")
     throw new CliError(CliErrorCode.BAD_OPTION, "a series needs a --period other than all, e.g. --period day");
 }
@@ -93,7 +94,9 @@ function printSeries(r: SeriesReply): void {
   const pts = r.points;
   const total = pts.reduce((s, p) => s + p.value, 0);
   const range =
-    pts.length === 0 ? "no bucket" : `${bucketLabel(r.period, pts[0]!.bucket)} … ${bucketLabel(r.period, pts.at(-1)!.bucket)}`;
+    pts.length === 0
+      ? "no bucket"
+      : `${bucketLabel(r.period, pts[0]!.bucket)} … ${bucketLabel(r.period, pts.at(-1)!.bucket)}`;
   console.log(
     `${r.ns} ${r.name}, ${r.period} ${range} (UTC): ${pts.length} bucket${pts.length === 1 ? "" : "s"}, ` +
       `total ${formatCount(total)}`,

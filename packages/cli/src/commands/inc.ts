@@ -1,6 +1,6 @@
 import { fstatSync } from "node:fs";
 import type { Command } from "commander";
-import { tallyClient, type IncResult } from "@tally/client";
+import { tallyClient, type BatcherOptions, type IncResult } from "@tally/client";
 import { withConnection, type FlagsOf } from "../connection.js";
 import { CliError, CliErrorCode } from "../errors.js";
 import { Exit, formatCount } from "../format.js";
@@ -16,6 +16,13 @@ interface IncFlags {
   progress: boolean;
   json?: boolean;
 }
+
+/**
+ * The batcher of `inc --stdin`. Input files often cycle through many keys (logs of many
+ * pages), so a batch holds more distinct keys than the client's default before it is
+ * sealed: more events of each key are summed into one publish.
+ */
+const STDIN_BATCHER: BatcherOptions = { maxKeys: 20_000, maxPendingKeys: 100_000 };
 
 /** Bad lines the human summary lists (`--json` lists up to {@link MAX_LISTED_BAD_LINES}). */
 const SHOWN_BAD_LINES = 20;
@@ -83,7 +90,7 @@ async function incStdin(flags: FlagsOf, o: IncFlags): Promise<void> {
     flags(),
     (nc) =>
       ingestLines({
-        batcher: tallyClient(nc).batcher(),
+        batcher: tallyClient(nc).batcher(STDIN_BATCHER),
         input: process.stdin,
         ...stdinSize(),
         progress: progressDisplay(o.progress && process.stderr.isTTY === true, () => "events"),
@@ -121,7 +128,8 @@ function printSummary(s: IngestSummary): void {
   console.log(
     `counted ${formatCount(s.events)} event${s.events === 1 ? "" : "s"} from ${formatCount(s.lines)} ` +
       `line${s.lines === 1 ? "" : "s"} in ${s.seconds.toFixed(1)} s (${formatCount(rate)}/s): ` +
-      `${formatCount(s.published)} keys published${retried}, last stream sequence ${s.lastSeq}`,
+      `${formatCount(s.published)} key${s.published === 1 ? "" : "s"} published${retried}, ` +
+      `last stream sequence ${s.lastSeq}`,
   );
   if (s.badLines > 0) {
     console.log(`${formatCount(s.badLines)} bad line${s.badLines === 1 ? "" : "s"} skipped (not counted):`);
@@ -130,7 +138,9 @@ function printSummary(s: IngestSummary): void {
       s.bad.slice(0, SHOWN_BAD_LINES).map((b) => [String(b.line), b.code, b.message, b.text]),
     );
     if (s.badLines > SHOWN_BAD_LINES)
-      console.log(`… and ${formatCount(s.badLines - SHOWN_BAD_LINES)} more (--json lists the first ${MAX_LISTED_BAD_LINES})`);
+      console.log(
+        `… and ${formatCount(s.badLines - SHOWN_BAD_LINES)} more (--json lists the first ${MAX_LISTED_BAD_LINES})`,
+      );
   }
   if (s.events > 0) console.log(`reads that must see them: --min-seq ${s.lastSeq}`);
 }
