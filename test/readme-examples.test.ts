@@ -42,27 +42,30 @@ test.serial("README - the client examples run against a real node and print what
   }
 });
 
-test.serial("README - every CLI example runs in order on a fresh cluster and prints what the README shows", async (t) => {
-  const cli = examples.filter((e) => e.kind === "cli");
-  t.true(cli.length > 0, "the README has CLI examples");
-  const { server } = await tallyServer(t);
-  await inProcessNode(t, server.url);
-  let steps = 0;
-  for (const ex of cli) {
-    for (const step of consoleSteps(ex.code)) {
-      t.regex(step.command, /pnpm -s tally /, `README line ${ex.line}: examples run the CLI as pnpm -s tally`);
-      const command = step.command.replaceAll("pnpm -s tally", CLI);
-      const { stdout } = await run("bash", ["-o", "pipefail", "-c", command], {
-        cwd: ROOT,
-        env: { ...process.env, TALLY_NATS_URL: server.url, NO_COLOR: "1" },
-        timeout: 60_000,
-        killSignal: "SIGKILL",
-      }).catch((err: unknown) => {
-        throw new Error(`README line ${ex.line}: \`${step.command}\` failed: ${String(err)}`);
-      });
-      t.is(tidy(stdout), tidy(step.output), `README line ${ex.line}: \`${step.command}\``);
-      steps++;
+test.serial(
+  "README - every CLI example runs in order on a fresh cluster and prints what the README shows",
+  async (t) => {
+    const cli = examples.filter((e) => e.kind === "cli");
+    t.true(cli.length > 0, "the README has CLI examples");
+    const { server } = await tallyServer(t);
+    await inProcessNode(t, server.url);
+    let steps = 0;
+    for (const ex of cli) {
+      for (const step of consoleSteps(ex.code)) {
+        t.regex(step.command, /pnpm -s tally /, `README line ${ex.line}: examples run the CLI as pnpm -s tally`);
+        const command = step.command.replaceAll("pnpm -s tally", CLI);
+        const { stdout } = await run("bash", ["-o", "pipefail", "-c", command], {
+          cwd: ROOT,
+          env: { ...process.env, TALLY_NATS_URL: server.url, NO_COLOR: "1" },
+          timeout: 60_000,
+          killSignal: "SIGKILL",
+        }).catch((err: unknown) => {
+          throw new Error(`README line ${ex.line}: \`${step.command}\` failed: ${String(err)}`);
+        });
+        t.is(tidy(stdout), tidy(step.output), `README line ${ex.line}: \`${step.command}\``);
+        steps++;
+      }
     }
-  }
-  t.true(steps > 0);
-});
+    t.true(steps > 0);
+  },
+);
