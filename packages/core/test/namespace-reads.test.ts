@@ -178,7 +178,7 @@ test("list pages merged across shards walk every name once, in order (property)"
           got.push(...r.names);
           t.true(r.names.length <= limit);
           if (r.next === undefined) break;
-          t.is(r.next, r.names[r.names.length - 1]);
+          t.true(r.next === r.names[r.names.length - 1], "next is the last name of the page");
           after = r.next;
         }
         t.deepEqual(got, want);
