@@ -1,5 +1,6 @@
 import test, { type ExecutionContext } from "ava";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { ClientError, tallyClient } from "@tally/client";
 import { DEFAULT_PERIODS } from "@tally/core";
 import { waitFor } from "@tally/testing";
@@ -79,8 +80,9 @@ test.serial("increment - publishes retried across a nats-server kill and restart
   await assertCountsExact(t, tallyClient(pub, { retryDeadlineMs: 30_000 }), truth, truth.lastSeq);
 });
 
-test("increment - bad input throws at once with a code, before anything is published", (t) => {
-  const client = tallyClient({} as NatsConnection); // never reached: validation comes first
+test("increment - bad input throws at once with a code, before anything is published", async (t) => {
+  const { nc } = await tallyServer(t);
+  const client = tallyClient(nc);
   for (const [args, code] of [
     [["bad.ns", "x"], "BAD_SUBJECT"],
     [["get", "x"], "RESERVED_NAMESPACE"],
@@ -98,6 +100,9 @@ test("increment - bad input throws at once with a code, before anything is publi
     const err = t.throws(() => client.increment(...(args as unknown as Parameters<typeof client.increment>)));
     t.is((err as { code?: string }).code, code, JSON.stringify(args));
   }
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info("TALLY_EVENTS");
+  t.is(info.state.messages, 0, "nothing was published");
 });
 
 test("increment - a closed connection rejects with CONNECTION_CLOSED; a retrying increment ends with it", async (t) => {

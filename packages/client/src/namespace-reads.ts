@@ -70,7 +70,11 @@ async function* names(req: Requester, subject: string, query: ListQuery): AsyncG
   let after: string | undefined;
   for (;;) {
     const page = await wholePage(req, subject, { ...query, after });
-    yield* page.names;
+    for (const name of page.names) {
+      // A closed connection ends the iteration at once, even inside a page already received.
+      if (req.closing) throw closedError(subject, undefined);
+      yield name;
+    }
     if (page.next === undefined) return;
     if (page.next === after) throw badReply(subject, `repeats the cursor ${JSON.stringify(after)}`);
     after = page.next;
