@@ -90,3 +90,38 @@ export type { CountEntry } from "./shard-counts.js";
 
 export { backoffMs, sleep } from "./backoff.js";
 export type { BackoffOptions } from "./backoff.js";
+
+export {
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_TOP_LIMIT,
+  LIST_PREFIX,
+  MAX_NAMESPACE_LIMIT,
+  SHARD_QUERY_PREFIX,
+  TOP_PREFIX,
+  compareNames,
+  compareTopItems,
+  listSubject,
+  mergeList,
+  mergeTop,
+  parseListRequest,
+  parseNamespaceReadSubject,
+  parseShardQuery,
+  parseTopRequest,
+  shardQuerySubject,
+  topSubject,
+} from "./namespace-reads.js";
+export type {
+  GatherFlags,
+  ListReply,
+  ListRequest,
+  NamespaceReadKind,
+  NamespaceReadTarget,
+  NamespaceRequest,
+  ShardListPage,
+  ShardQuery,
+  TopItem,
+  TopReply,
+  TopRequest,
+} from "./namespace-reads.js";
+export { listOfShard, topOfShard } from "./namespace-scan.js";
+export type { NamespaceCounters } from "./namespace-scan.js";

@@ -9,6 +9,7 @@ import {
 import { EventError } from "./errors.js";
 import { PeriodCode, bucketIndex, bucketKey, type BucketPeriod, type Period } from "./periods.js";
 import { firstRetainedIndex, type Retention } from "./retention.js";
+import type { NamespaceCounters } from "./namespace-scan.js";
 
 /** A (counter, bucket key, value) triple, as written to and loaded from a snapshot. */
 export interface CountEntry {
@@ -40,6 +41,8 @@ const SEP = "\u0000";
  */
 export class ShardCounts {
   readonly #counters = new Map<string, Counter>();
+  /** The same counters by namespace, then name token: what top and list scan. */
+  readonly #byNs = new Map<string, Map<string, Counter>>();
   readonly #periods: BucketPeriod[];
   readonly #codes: number[];
   readonly #keys: number[];
@@ -114,9 +117,7 @@ export class ShardCounts {
       this.#changes.beforeChange(c);
     } else {
       if (!Number.isSafeInteger(delta)) throw overflow(ns, name);
-      c = { key, d: [0, 0, 0], marks: 0 };
-      this.#counters.set(key, c);
-      this.#entries++;
+      c = this.#add(key, ns, name);
     }
     const gen = this.#changes.gen;
     const d = c.d;
@@ -137,6 +138,21 @@ export class ShardCounts {
     this.#changes.changed(c);
   }
 
+  #add(id: string, ns: string, name: string): Counter {
+    const c: Counter = { key: id, d: [0, 0, 0], marks: 0 };
+    this.#counters.set(id, c);
+    let names = this.#byNs.get(ns);
+    if (!names) this.#byNs.set(ns, (names = new Map()));
+    names.set(name, c);
+    this.#entries++;
+    return c;
+  }
+
+  /** A namespace's counters by name token, for `topOfShard` and `listOfShard`; read only. */
+  namespace(ns: string): NamespaceCounters | undefined {
+    return this.#byNs.get(ns);
+  }
+
   /** All-time value; 0 for a counter never seen. */
   all(ns: string, name: string): number {
     return this.#counters.get(ns + SEP + name)?.d[1] ?? 0;
@@ -153,12 +169,7 @@ export class ShardCounts {
   /** Loads one entry of a snapshot or checkpoint (unchanged: no consumer is told). */
   load(ns: string, name: string, key: number, value: number): void {
     const id = ns + SEP + name;
-    let c = this.#counters.get(id);
-    if (!c) {
-      c = { key: id, d: [0, 0, 0], marks: 0 };
-      this.#counters.set(id, c);
-      this.#entries++;
-    }
+    const c = this.#counters.get(id) ?? this.#add(id, ns, name);
     if (key === ALL_KEY) {
       c.d[1] = value;
       return;
@@ -179,6 +190,7 @@ export class ShardCounts {
   /** Forgets every counter and every change (a restore that must start over). */
   clear(): void {
     this.#counters.clear();
+    this.#byNs.clear();
     this.#changes = new ChangeTracker();
     this.#entries = 0;
     this.#sweep = undefined;

@@ -21,6 +21,7 @@ import { Checkpoints } from "./storage/checkpoints.js";
 import { SnapshotStore } from "./storage/snapshot-store.js";
 import { startShardUpkeep } from "./cluster/shard-upkeep.js";
 import { answerBadReadSubjects } from "./nats/bad-read-subjects.js";
+import { NamespaceGatherer } from "./gather/namespace-gatherer.js";
 
 /**
  * Lifecycle of a node:
@@ -164,6 +165,7 @@ class Node implements TallyNode {
   readonly #p: NodeParts;
   readonly #planner: ShardPlanner;
   readonly #subs: Subscription[] = [];
+  readonly #gatherer: NamespaceGatherer;
   readonly #timers: NodeJS.Timeout[] = [];
   /** Lease renewals run until the last shard is closed, so a stop stays graceful. */
   #renewTimer: NodeJS.Timeout | undefined;
@@ -207,6 +209,16 @@ class Node implements TallyNode {
       createActor: (shard, lease) => new ShardActor(shard, actorContext, lease),
       live: () => this.#status === "joining" || this.#status === "running",
     });
+    this.#gatherer = new NamespaceGatherer({
+      nc: parts.nc,
+      shards: parts.config.shards,
+      periods: parts.config.periods,
+      retention: () => settings.retention(),
+      now: opts.clock,
+      gatherTimeoutMs: opts.gatherTimeoutMs,
+      metrics: parts.metrics,
+      log,
+    });
     parts.changes.listen(() => this.#planner.schedule());
     parts.http?.serve({
       metrics: async () => ({
@@ -244,6 +256,7 @@ class Node implements TallyNode {
   async start(): Promise<void> {
     const { nc, opts, owned, leases, log } = this.#p;
     this.#subs.push(...answerBadReadSubjects(nc));
+    this.#gatherer.start();
     this.#timers.push(...startShardUpkeep(owned, this.#p.checkpoints, log, opts));
     this.#renewTimer = setInterval(() => owned.renewAll(), leases.renewEveryMs);
     this.#timers.push(setInterval(() => this.#planner.schedule(), Math.min(500, opts.heartbeatMs)));
@@ -305,6 +318,7 @@ class Node implements TallyNode {
     this.#status = "closing";
     for (const t of this.#timers) clearInterval(t);
     for (const s of this.#subs) s.unsubscribe();
+    this.#gatherer.stop();
     try {
       this.#planner.stopReplays();
       const actors = owned.all();

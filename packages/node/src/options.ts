@@ -13,6 +13,8 @@ export const NODE_DEFAULTS = {
   snapshotEvents: 10_000,
   readWaitMs: 5000,
   maxSeriesPoints: 1000,
+  /** A namespace-wide read (top, list) waits this long for every shard's owner, then answers partial. */
+  gatherTimeoutMs: 2000,
   pullBatch: 256,
   heartbeatMs: 1000,
   memberTimeoutMs: 5000,
@@ -44,6 +46,8 @@ export interface NodeOptions {
   readWaitMs?: number;
   /** Most points in one series reply. @default 1000 */
   maxSeriesPoints?: number;
+  /** How long a top or list waits for every shard's owner before answering `partial`, in ms. @default 2000 */
+  gatherTimeoutMs?: number;
   /** Messages requested per pull from a shard's consumer. @default 256 */
   pullBatch?: number;
   /** Heartbeat interval into the members bucket, in ms. @default 1000 */
@@ -92,6 +96,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     snapshotEvents: opts.snapshotEvents ?? NODE_DEFAULTS.snapshotEvents,
     readWaitMs: opts.readWaitMs ?? NODE_DEFAULTS.readWaitMs,
     maxSeriesPoints: opts.maxSeriesPoints ?? NODE_DEFAULTS.maxSeriesPoints,
+    gatherTimeoutMs: opts.gatherTimeoutMs ?? NODE_DEFAULTS.gatherTimeoutMs,
     pullBatch: opts.pullBatch ?? NODE_DEFAULTS.pullBatch,
     heartbeatMs: opts.heartbeatMs ?? NODE_DEFAULTS.heartbeatMs,
     memberTimeoutMs: opts.memberTimeoutMs ?? NODE_DEFAULTS.memberTimeoutMs,
@@ -113,6 +118,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
   int("snapshotEvents", 1, 10_000_000);
   int("readWaitMs", 1, 600_000);
   int("maxSeriesPoints", 1, 1_000_000);
+  int("gatherTimeoutMs", 10, 600_000);
   int("pullBatch", 1, 10_000);
   int("heartbeatMs", 50, 60_000);
   int("memberTimeoutMs", 100, 600_000);

@@ -10,6 +10,7 @@ interface NodeFlags {
   snapshotInterval: number;
   snapshotEvents: number;
   readWait: number;
+  gatherTimeout: number;
   heartbeat: number;
   memberTimeout: number;
   minMembers: number;
@@ -45,6 +46,12 @@ export function registerNode(program: Command, flags: FlagsOf): void {
       "longest a read waits for minSeq or replay",
       int("--read-wait"),
       NODE_DEFAULTS.readWaitMs,
+    )
+    .option(
+      "--gather-timeout <ms>",
+      "longest a top or list waits for every shard's owner before answering partial",
+      int("--gather-timeout"),
+      NODE_DEFAULTS.gatherTimeoutMs,
     )
     .option("--heartbeat <ms>", "membership heartbeat interval", int("--heartbeat"), NODE_DEFAULTS.heartbeatMs)
     .option(
@@ -122,6 +129,7 @@ async function runNode(o: NodeFlags, flags: FlagsOf): Promise<void> {
     snapshotIntervalMs: o.snapshotInterval,
     snapshotEvents: o.snapshotEvents,
     readWaitMs: o.readWait,
+    gatherTimeoutMs: o.gatherTimeout,
     heartbeatMs: o.heartbeat,
     memberTimeoutMs: o.memberTimeout,
     minMembers: o.minMembers,

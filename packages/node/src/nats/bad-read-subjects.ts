@@ -8,14 +8,18 @@ import { respondError } from "./replies.js";
  * across the cluster.
  */
 export function answerBadReadSubjects(nc: NatsConnection): Subscription[] {
-  return ["count.get", "count.get.*.*.>"].map((subject) =>
-    nc.subscribe(subject, {
-      queue: "tally-bad-reads",
-      callback: (_err, msg) =>
-        respondError(
-          msg,
-          new RequestError("BAD_REQUEST", `bad read subject ${msg.subject}: use count.get.<ns>.<name>`),
-        ),
-    }),
+  return ["count.get", "count.get.*.*.>", "count.top", "count.top.*.*.>", "count.list", "count.list.*.*.>"].map(
+    (subject) =>
+      nc.subscribe(subject, {
+        queue: "tally-bad-reads",
+        callback: (_err, msg) =>
+          respondError(
+            msg,
+            new RequestError(
+              "BAD_REQUEST",
+              `bad read subject ${msg.subject}: use count.get.<ns>.<name>, count.top.<ns>.<period> or count.list.<ns>.<period>`,
+            ),
+          ),
+      }),
   );
 }

@@ -11,6 +11,7 @@ import {
   parseStoredReadSubject,
   seriesIndices,
   shardOf,
+  type BucketPeriod,
   type Period,
   type ReadRequest,
   type ShardCounts,
@@ -91,13 +92,16 @@ export function answerRead(
     const i = bucketIndex(p, req.at);
     const keep = counts.retention[p];
     const first = firstRetainedIndex(p, keep, nowMs);
-    if (i < first) {
-      throw new RequestError(
-        "BUCKET_EXPIRED",
-        `the ${p} bucket ${bucketIso(p, i)} has expired: ${p} buckets are kept for ${formatDuration(keep!)} after they end ` +
-          `(oldest kept: ${bucketIso(p, first)}); read a longer period, or keep ${p} longer with tally init --retention ${p}=DURATION`,
-      );
-    }
+    if (i < first) throw bucketExpired(p, i, first, keep!);
     respond({ ns, name, period: p, bucket: bucketIso(p, i), value: counts.bucket(ns, name, bucketKey(p, i)) });
   }
+}
+
+/** `BUCKET_EXPIRED` for bucket `index` of `p`, older than the first retained one: what to do instead. */
+export function bucketExpired(p: BucketPeriod, index: number, first: number, keepMs: number): RequestError {
+  return new RequestError(
+    "BUCKET_EXPIRED",
+    `the ${p} bucket ${bucketIso(p, index)} has expired: ${p} buckets are kept for ${formatDuration(keepMs)} after they end ` +
+      `(oldest kept: ${bucketIso(p, first)}); read a longer period, or keep ${p} longer with tally init --retention ${p}=DURATION`,
+  );
 }

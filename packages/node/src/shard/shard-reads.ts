@@ -1,7 +1,15 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { RequestError, TallyError, shardReadFilter, type ShardCounts } from "@tally/core";
+import {
+  RequestError,
+  TallyError,
+  parseShardQuery,
+  shardQuerySubject,
+  shardReadFilter,
+  type ShardCounts,
+  type ShardQuery,
+} from "@tally/core";
 import type { NodeMetrics } from "../http/metrics.js";
 import type { Lease } from "../cluster/leases.js";
 import { respondError } from "../nats/replies.js";
@@ -9,6 +17,7 @@ import { CatchUpProbe } from "./catch-up-probe.js";
 import type { LogGapView } from "./log-gap-marks.js";
 import { answerRead, parseShardRead, type ReadSettings, type ShardRead } from "./read-server.js";
 import { SequenceWaiters } from "./sequence-waiters.js";
+import { answerShardQuery } from "./shard-query.js";
 import type { ShardProgress } from "./shard-progress.js";
 
 /** What serving a shard's reads needs from the node. */
@@ -34,8 +43,12 @@ export interface ShardReadsHooks {
   consumerStalled(): void;
 }
 
+/** A read of one counter, or a namespace query gathered by some node. */
+type AnyRead = ShardRead | ShardQuery;
+
 /**
- * Read serving for one shard: the subscription on `tally.rd.<shard>.>`, fencing (a
+ * Read serving for one shard: the subscriptions on `tally.rd.<shard>.>` (counter reads)
+ * and `tally.ns.<shard>` (namespace queries a node gathers), fencing (a
  * lapsed lease answers nothing), parsing, and reads that wait for a sequence (`minSeq`,
  * or the start-up replay) in {@link SequenceWaiters}, helped along by the
  * {@link CatchUpProbe}. Each read is answered exactly once: a value, an error, or a
@@ -48,9 +61,9 @@ export class ShardReads {
   readonly #counts: ShardCounts;
   readonly #progress: ShardProgress;
   readonly #hooks: ShardReadsHooks;
-  readonly #waiters = new SequenceWaiters<{ msg: Msg; read: ShardRead }>();
+  readonly #waiters = new SequenceWaiters<{ msg: Msg; read: AnyRead }>();
   readonly #probe: CatchUpProbe;
-  #sub: Subscription | undefined;
+  #subs: Subscription[] = [];
   /** Reads wait for this sequence until the shard has caught up after it was taken (0 once it has). */
   #readyTarget = 0;
 
@@ -85,7 +98,16 @@ export class ShardReads {
   /** Starts taking reads; until the shard reaches `readyTarget` they wait. */
   open(readyTarget: number): void {
     this.#readyTarget = readyTarget;
-    this.#sub = this.#ctx.nc.subscribe(shardReadFilter(this.#shard), { callback: (_err, msg) => this.handle(msg) });
+    const nc = this.#ctx.nc;
+    const settings = this.#ctx;
+    this.#subs = [
+      nc.subscribe(shardReadFilter(this.#shard), {
+        callback: (_err, msg) => this.handle(msg, (m) => parseShardRead(m, this.#shard, settings)),
+      }),
+      nc.subscribe(shardQuerySubject(this.#shard), {
+        callback: (_err, msg) => this.handle(msg, (m) => parseShardQuery(m.data)),
+      }),
+    ];
   }
 
   /** Answers every waiting read whose sequence is now reflected (cheap when none waits). */
@@ -101,8 +123,8 @@ export class ShardReads {
     if (this.#waiters.size > 0) this.#probe.kick();
   }
 
-  /** Answers one read; never throws, always replies (unless there is no reply subject). */
-  handle(msg: Msg): void {
+  /** Answers one read or query; never throws, always replies (unless there is no reply subject). */
+  handle(msg: Msg, parse: (msg: Msg) => AnyRead): void {
     if (!msg.reply) return;
     if (!this.#lease.valid()) {
       // Fenced: the lease may be someone else's now, and they answer this read.
@@ -114,16 +136,16 @@ export class ShardReads {
       this.#lease.lose();
       return;
     }
-    let read: ShardRead;
+    let read: AnyRead;
     try {
       const why = this.#hooks.notServing();
       if (why !== undefined) throw new RequestError("NOT_READY", `shard ${this.#shard} is not serving (${why})`);
-      read = parseShardRead(msg, this.#shard, this.#ctx);
+      read = parse(msg);
     } catch (err) {
       this.#fail(msg, err);
       return;
     }
-    const need = Math.max(read.req.minSeq ?? 0, this.#readyTarget);
+    const need = Math.max(("req" in read ? read.req.minSeq : read.minSeq) ?? 0, this.#readyTarget);
     if (need <= this.#progress.confirmedSeq) {
       this.#answer(msg, read);
       return;
@@ -146,22 +168,24 @@ export class ShardReads {
 
   /** Stops taking reads at once, without answering those on their way (the lease is gone). */
   unsubscribe(): void {
-    this.#sub?.unsubscribe();
-    this.#sub = undefined;
+    for (const sub of this.#subs) sub.unsubscribe();
+    this.#subs = [];
   }
 
   /** Unsubscribes, answering the reads already received first; done before the lease is released. */
   async close(): Promise<void> {
-    const sub = this.#sub;
-    this.#sub = undefined;
-    if (sub && !sub.isClosed()) await sub.drain().catch(() => sub.unsubscribe());
+    const subs = this.#subs;
+    this.#subs = [];
+    await Promise.all(subs.map((sub) => (sub.isClosed() ? undefined : sub.drain().catch(() => sub.unsubscribe()))));
   }
 
-  #answer(msg: Msg, read: ShardRead): void {
+  #answer(msg: Msg, read: AnyRead): void {
     try {
       if (!this.#lease.valid())
         throw new RequestError("SHARD_NOT_OWNED", `shard ${this.#shard} moved while this read waited; retry`);
-      answerRead(msg, read, this.#counts, this.#ctx, this.#ctx.now(), this.#ctx.logGaps.annotation(this.#shard));
+      const annotation = this.#ctx.logGaps.annotation(this.#shard);
+      if ("req" in read) answerRead(msg, read, this.#counts, this.#ctx, this.#ctx.now(), annotation);
+      else answerShardQuery(msg, read, this.#counts, annotation);
       this.#ctx.metrics.reads.inc({ outcome: "ok" });
     } catch (err) {
       this.#fail(msg, err);
