@@ -1,7 +1,16 @@
-import { backoffMs, ErrorCode, isPeriod, sleep, type Period } from "@tally/core";
+import {
+  backoffMs,
+  ErrorCode,
+  isPeriod,
+  listSubject,
+  sleep,
+  topSubject,
+  type ListReply,
+  type Period,
+  type TopReply,
+} from "@tally/core";
 import { ClientError, ClientErrorCode } from "./errors.js";
 import { closedError } from "./nats-errors.js";
-import { listSubject, topSubject, type ListReply, type TopReply } from "./namespace-contract.js";
 import { READ_BACKOFF, requestBody, timeArg, type Requester } from "./reads.js";
 
 /** A top-N read. */
