@@ -5,13 +5,14 @@ import {
   encodeName,
   eventSubject,
   readSubject,
+  type ListReply,
   type Period,
+  type TopReply,
   type SeriesReply,
   type ValueReply,
 } from "@tally/core";
 import { createBatcher, type Batcher, type BatcherOptions } from "./batcher.js";
 import { ClientError, ClientErrorCode } from "./errors.js";
-import type { ListReply, TopReply } from "./namespace-contract.js";
 import { list, listPage, top, type ListPageQuery, type ListQuery, type TopQuery } from "./namespace-reads.js";
 import { Publisher } from "./publisher.js";
 import { requestBody, Requester, timeArg } from "./reads.js";

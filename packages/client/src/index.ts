@@ -11,8 +11,8 @@ export type { GetQuery, IncOptions, IncrementOptions, IncResult, SeriesQuery, Ta
 export { resolveBatcherOptions } from "./batcher.js";
 export type { Batcher, BatcherOptions, BatcherStats } from "./batcher.js";
 export type { ListPageQuery, ListQuery, TopQuery } from "./namespace-reads.js";
-// TODO(issue 9): re-export these from @tally/core once its namespace-reads module lands.
-export type { ListReply, TopItem, TopReply } from "./namespace-contract.js";
+// The reply shapes live in core (the node builds them); re-exported for client users.
+export type { GatherFlags, ListReply, TopItem, TopReply } from "@tally/core";
 export { ClientError, ClientErrorCode } from "./errors.js";
 export type { ClientErrorOptions } from "./errors.js";
 // Kept under the client's name for existing imports; the one list lives in core.

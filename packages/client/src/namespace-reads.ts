@@ -1,7 +1,16 @@
-import { backoffMs, ErrorCode, isPeriod, sleep, type Period } from "@tally/core";
+import {
+  backoffMs,
+  ErrorCode,
+  isPeriod,
+  listSubject,
+  sleep,
+  topSubject,
+  type ListReply,
+  type Period,
+  type TopReply,
+} from "@tally/core";
 import { ClientError, ClientErrorCode } from "./errors.js";
 import { closedError } from "./nats-errors.js";
-import { listSubject, topSubject, type ListReply, type TopReply } from "./namespace-contract.js";
 import { READ_BACKOFF, requestBody, timeArg, type Requester } from "./reads.js";
 
 /** A top-N read. */
@@ -73,7 +82,11 @@ async function* names(req: Requester, subject: string, query: ListQuery): AsyncG
   let after = query.after;
   for (;;) {
     const page = await wholePage(req, subject, { ...query, after });
-    yield* page.names;
+    for (const name of page.names) {
+      // A closed connection ends the iteration at once, even inside a page already received.
+      if (req.closing) throw closedError(subject, undefined);
+      yield name;
+    }
     if (page.next === undefined) return;
     if (page.next === after) throw badReply(subject, `repeats the cursor ${JSON.stringify(after)}`);
     after = page.next;
