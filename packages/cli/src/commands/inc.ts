@@ -114,21 +114,23 @@ function stdinSize(): { totalBytes?: number } {
 }
 
 /**
+ * The summary on stdout, the same for the same input (so it can be diffed), and the time
+ * it took (and publishes retried, if any) on stderr:
  * ```
- * counted 10,000 events from 10,002 lines in 1.2 s (8,333/s): 120 keys published, last stream sequence 4567
- * 2 bad lines skipped (not counted):
- * LINE  CODE       REASON                          TEXT
- * 3     BAD_DELTA  delta "x" is not an integer     web home x
- * read them back with --min-seq 4567, e.g. tally get web home --min-seq 4567
+ * counted 10,000 events from 10,002 lines: 120 keys published, last stream sequence 4567
+ * 1 bad line skipped (not counted):
+ * LINE  CODE       REASON                        TEXT
+ * 3     BAD_DELTA  delta "x" is not an integer   web home x
+ * reads that must see them: --min-seq 4567
  * ```
  */
 function printSummary(s: IngestSummary): void {
   const rate = s.seconds > 0 ? Math.round(s.events / s.seconds) : s.events;
-  const retried = s.retries > 0 ? `, ${formatCount(s.retries)} publishes retried` : "";
+  const retried = s.retries > 0 ? `; ${formatCount(s.retries)} publishes retried (same message ids, counted once)` : "";
+  process.stderr.write(`took ${s.seconds.toFixed(1)} s (${formatCount(rate)} events/s)${retried}\n`);
   console.log(
     `counted ${formatCount(s.events)} event${s.events === 1 ? "" : "s"} from ${formatCount(s.lines)} ` +
-      `line${s.lines === 1 ? "" : "s"} in ${s.seconds.toFixed(1)} s (${formatCount(rate)}/s): ` +
-      `${formatCount(s.published)} key${s.published === 1 ? "" : "s"} published${retried}, ` +
+      `line${s.lines === 1 ? "" : "s"}: ${formatCount(s.published)} key${s.published === 1 ? "" : "s"} published, ` +
       `last stream sequence ${s.lastSeq}`,
   );
   if (s.badLines > 0) {
