@@ -119,6 +119,7 @@ async function runDev(o: DevOptions): Promise<void> {
       `  ${env}pnpm tally inc web home            # +1`,
       `  ${env}pnpm tally inc web home 5`,
       `  ${env}pnpm tally get web home --period day`,
+      `  ${env}pnpm tally top web                    # its biggest counters`,
       `  ${env}pnpm tally status                   # members, shard owners, lag`,
       "Or with any NATS client:",
       `  nats --server ${url} pub count.web.home ""          # +1 (JetStream acks it)`,

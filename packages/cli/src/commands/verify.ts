@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { TallyError } from "@tally/core";
 import { VERIFY_DEFAULTS, verifyCounts, type VerifyReport } from "@tally/node";
 import { withConnection, type FlagsOf } from "../connection.js";
+import { printError } from "../errors.js";
 import { int } from "../options.js";
 import { progressDisplay } from "../progress.js";
 import { printTable } from "../table.js";
@@ -58,8 +58,7 @@ export function registerVerify(program: Command, flags: FlagsOf): void {
               : VerifyExit.ok;
       } catch (err) {
         progress.stop();
-        const code = err instanceof TallyError ? `${err.code}: ` : "";
-        process.stderr.write(`tally: ${code}${err instanceof Error ? err.message : String(err)}\n`);
+        printError(err, { natsUrl: flags().nats, json: o.json === true });
         process.exitCode = VerifyExit.error;
       }
     });
