@@ -80,6 +80,17 @@ async function assertReads(t: ExecutionContext, nc: NatsConnection, truth: Truth
       else t.is(r.warning, "", `${name}: no warning`);
     }
   }
+  // A namespace-wide read names every marked shard it gathered from, and warns.
+  const top = await nc.request(`count.top.${NS}.all`, JSON.stringify({ limit: 1000 }), { timeout: 10_000 });
+  const tb = top.json<{ items: { name: string; value: number }[]; logGaps?: Record<string, LogGap> }>();
+  const marked = Object.fromEntries(gaps.flatMap((g, s) => (g ? [[String(s), g]] : [])));
+  t.deepEqual(tb.logGaps ?? {}, marked, "logGaps of count.top");
+  t.is(/log gap/.test(top.headers?.get(LOG_GAP_HEADER) ?? ""), Object.keys(marked).length > 0, "top warning");
+  t.deepEqual(
+    tb.items.map((i) => [i.name, i.value]).sort(),
+    NAMES.map((n) => [n, truth.value(NS, n, "all")]).sort(),
+    "top keeps what the counts have",
+  );
   // Error replies are unchanged.
   const bad = await rawRead(nc, NAMES[0]!, { period: "fortnight" });
   t.truthy(bad.body.error);

@@ -23,7 +23,8 @@ import {
   type TopItem,
 } from "@tally/core";
 import type { NodeMetrics } from "../http/metrics.js";
-import { respondError, respondJson } from "../nats/replies.js";
+import { respondError, respondJson, type ReplyAnnotation } from "../nats/replies.js";
+import { LOG_GAP_HEADER } from "../admin/log-gaps.js";
 import { bucketExpired } from "../shard/read-server.js";
 import { askShard, type ShardAnswer } from "./shard-ask.js";
 
@@ -84,7 +85,7 @@ export class NamespaceGatherer {
       const answers = await this.#gather(query);
       const body = merge(target, bucket, query, answers);
       this.#ctx.metrics.reads.inc({ outcome: body.partial ? `${kind}_partial` : `${kind}_ok` });
-      respondJson(msg, body);
+      respondJson(msg, body, logGapAnnotation(body.logGaps));
     } catch (err) {
       const code = err instanceof TallyError ? err.code : "INTERNAL";
       if (code === "INTERNAL") this.#ctx.log.error({ err, subject: msg.subject }, "namespace read failed");
@@ -132,6 +133,18 @@ export class NamespaceGatherer {
     const data = new TextEncoder().encode(JSON.stringify(query));
     return Promise.all(Array.from({ length: shards }, (_, s) => askShard(nc, s, data, deadline)));
   }
+}
+
+/** A `Tally-Warning` header when some shard's values may miss events, as on `count.get` replies. */
+function logGapAnnotation(logGaps: GatherFlags["logGaps"]): ReplyAnnotation | undefined {
+  if (!logGaps) return undefined;
+  const shards = Object.keys(logGaps).join(", ");
+  return {
+    fields: {},
+    headers: {
+      [LOG_GAP_HEADER]: `shards ${shards} are marked with a log gap: their values may miss events (see logGaps; tally accept-gap clears the mark)`,
+    },
+  };
 }
 
 /** The merged reply: exact over the shards that answered, and says which did not. */
