@@ -64,6 +64,8 @@ export class Aggregate {
   #spilled: AggregateEntry[] = [];
   #keys = 0;
   #events = 0;
+  // Start of the minute of the last add (times are ≥ 0, so `t - t % minute` is its floor).
+  #minute = Number.NaN;
 
   /** @param keyCacheLimit - (ns, name) pairs remembered across drains. @default 100000 */
   constructor(keyCacheLimit = DEFAULT_KEY_CACHE_LIMIT) {
@@ -93,7 +95,12 @@ export class Aggregate {
   add(ns: string, name: string, delta: number, ts: number | Date | string | undefined): void {
     checkDelta(delta);
     const t = ts === undefined ? Date.now() : typeof ts === "number" && isPlainTs(ts) ? ts : parseTime(ts, "ts");
-    const minute = t - (t % MS_PER_MINUTE);
+    // A floating-point `%` is a runtime call in V8: most adds fall in the last minute seen.
+    let minute = this.#minute;
+    if (!(t >= minute && t < minute + MS_PER_MINUTE)) {
+      minute = t - (t % MS_PER_MINUTE);
+      this.#minute = minute;
+    }
     const key = this.#key(ns, name);
     let cell: Cell;
     if (key.epoch !== this.#epoch) {
