@@ -6,16 +6,18 @@
  */
 import { cpuDelta, cpuMark, type CpuDelta } from "../lib/cpu.js";
 import { expectedValue } from "../lib/keys.js";
-import { publishAll } from "../lib/publish.js";
 import { hrNow, log, msSince } from "../lib/time.js";
+import { barePipelined, jsPublishPipelined } from "./baselines.js";
 import { checkCounts, type CountsCheck } from "./exact.js";
 import { keyNames, pids, TARGETS, type ClientRun } from "./options.js";
 
 const EMPTY = new Uint8Array(0);
-/** The client's in-flight window (`maxInFlight`, the default), for the raw pipelined side. */
-export const CLIENT_WINDOW = 256;
-/** `increment` calls started per `Promise.all`: the window bounds what is in flight. */
-const CHUNK = 10_000;
+/**
+ * `increment` calls started per `Promise.all`; the client's window bounds what is in flight.
+ * Thousands more than the window only wait for a slot, and cost CPU doing so: chunks of
+ * 10,000 took ~40 µs of this process's CPU per event where chunks of 500–2,000 took ~27.
+ */
+const CHUNK = 1000;
 
 /** One side of phase 1. */
 export interface PublishSide {
@@ -28,7 +30,7 @@ export interface PublishSide {
   exact: CountsCheck;
 }
 
-type Side = "plain" | "increment" | "pipelined";
+type Side = "plain" | "increment" | "pipelined" | "bare";
 
 /** One round of phase 1. */
 export interface IncrementRound {
@@ -37,18 +39,16 @@ export interface IncrementRound {
   order: Side[];
   plain: PublishSide;
   increment: PublishSide;
-  /**
-   * Informative: the same N as `js.publish` calls (no message id) with as many in flight as
-   * the client's window, without the client: what pipelining alone gives.
-   */
+  /** Informative, see ./baselines.ts: `js.publish` with the client's window, no client. */
   pipelined: PublishSide;
+  /** Informative: `nc.publish` with reply subjects, acks counted by one subscription. */
+  bare: PublishSide;
   ratio: number;
   met: boolean;
 }
 
-/** N `await js.publish(count.<ns>.k<i % K>)` calls, one after the other, no message id. */
-async function plainLoop(run: ClientRun, ns: string, names: string[], n: number) {
-  const subjects = names.map((k) => `count.${ns}.${k}`);
+/** N `await js.publish(subjects[i % K])` calls, one after the other, no message id. */
+async function plainLoop(run: ClientRun, subjects: string[], n: number) {
   let lastSeq = 0;
   const t0 = hrNow();
   for (let i = 0; i < n; i++) {
@@ -58,7 +58,7 @@ async function plainLoop(run: ClientRun, ns: string, names: string[], n: number)
   return { ms: msSince(t0), lastSeq };
 }
 
-/** N `client.increment(ns, k<i % K>)` calls, started in chunks of {@link CHUNK}. */
+/** N `client.increment(ns, names[i % K])` calls, started in chunks of {@link CHUNK}. */
 async function incrementPipelined(run: ClientRun, ns: string, names: string[], n: number) {
   let lastSeq = 0;
   const t0 = hrNow();
@@ -72,21 +72,21 @@ async function incrementPipelined(run: ClientRun, ns: string, names: string[], n
   return { ms: msSince(t0), lastSeq };
 }
 
-/** N `js.publish` calls (no message id) with {@link CLIENT_WINDOW} in flight, round-robin. */
-async function rawPipelined(run: ClientRun, ns: string, names: string[], n: number) {
-  const subjects = names.map((k) => `count.${ns}.${k}`);
-  const r = await publishAll(run.js, subjects, n, CLIENT_WINDOW);
-  return { ms: msSince(r.startedAt, r.doneAt), lastSeq: r.lastSeq };
-}
-
 async function side(run: ClientRun, which: Side, round: number): Promise<PublishSide> {
   const { events: n, incrementKeys } = run.params;
   const ns = `${which}${round}`;
   const names = keyNames(incrementKeys);
   log(`phase 1 round ${round}: ${which}, ${n} events over ${incrementKeys} counters of ${ns}`);
   const before = cpuMark(pids(run));
-  const measure = { plain: plainLoop, increment: incrementPipelined, pipelined: rawPipelined }[which];
-  const { ms, lastSeq } = await measure(run, ns, names, n);
+  const subjects = names.map((k) => `count.${ns}.${k}`);
+  const { ms, lastSeq } =
+    which === "plain"
+      ? await plainLoop(run, subjects, n)
+      : which === "increment"
+        ? await incrementPipelined(run, ns, names, n)
+        : which === "pipelined"
+          ? await jsPublishPipelined(run, subjects, n)
+          : await barePipelined(run, subjects, n);
   const cpu = cpuDelta(before, cpuMark(pids(run)));
   const expected = names.map((_, k) => expectedValue(k, n, names.length));
   const exact = await checkCounts(run.nc, ns, names, expected, lastSeq);
@@ -95,7 +95,8 @@ async function side(run: ClientRun, which: Side, round: number): Promise<Publish
 
 /** One round: every side, the plain loop first in even rounds and last in odd ones. */
 export async function measureIncrement(run: ClientRun, round: number): Promise<IncrementRound> {
-  const order: Side[] = round % 2 === 0 ? ["plain", "increment", "pipelined"] : ["pipelined", "increment", "plain"];
+  const everySide: Side[] = ["plain", "increment", "pipelined", "bare"];
+  const order = round % 2 === 0 ? everySide : [...everySide].reverse();
   const sides: Partial<Record<Side, PublishSide>> = {};
   for (const which of order) sides[which] = await side(run, which, round);
   const plain = sides.plain!;
@@ -107,6 +108,7 @@ export async function measureIncrement(run: ClientRun, round: number): Promise<I
     plain,
     increment,
     pipelined: sides.pipelined!,
+    bare: sides.bare!,
     ratio,
     met: ratio >= TARGETS.incrementRatio && plain.exact.exact && increment.exact.exact,
   };

@@ -67,7 +67,7 @@ export function printDetails(r: ClientReport, resultsPath: string): void {
   console.log("\ndetails");
   for (const x of r.increment) {
     console.log(`  round ${x.round + 1}, phase 1 (${x.order.join(" first, ")}):`);
-    for (const side of [x.plain, x.increment, x.pipelined]) {
+    for (const side of [x.plain, x.increment, x.pipelined, x.bare]) {
       console.log(
         `    ${side.ns}: ${int(side.events)} events in ${int(side.ms)} ms (${int(side.eventsPerSec)}/s), ` +
           `bench CPU ${fmt(((side.cpu.processes.bench?.cpuSec ?? NaN) * 1e6) / side.events, 1)} µs/event; ${cores(side.cpu)}`,
