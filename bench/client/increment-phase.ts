@@ -1,8 +1,11 @@
 /**
  * Phase 1: N events published by a plain `await js.publish` loop (one at a time, the way
  * a naive client counts) against N `client.increment` calls started without awaiting each,
- * so the client's in-flight window (`maxInFlight`) pipelines them. Both acked, both timed
- * from the first publish to the last ack, in the same run; then every counter checked.
+ * so the client's in-flight window (`maxInFlight`) pipelines them; and, informative, two
+ * baselines without the client (./baselines.ts). All acked, all in the same run: the N
+ * events of each side go out in `--blocks` blocks, the sides taking turns block by block,
+ * so a change of load from elsewhere hits every side alike. Each side's time is the sum of
+ * its blocks (first publish → last ack). Then every counter is checked.
  */
 import { cpuDelta, cpuMark, type CpuDelta } from "../lib/cpu.js";
 import { expectedValue } from "../lib/keys.js";
@@ -26,17 +29,20 @@ export interface PublishSide {
   ms: number;
   eventsPerSec: number;
   lastSeq: number;
+  /** CPU of its blocks, summed. */
   cpu: CpuDelta;
   exact: CountsCheck;
 }
 
 type Side = "plain" | "increment" | "pipelined" | "bare";
+const SIDES: Side[] = ["plain", "increment", "pipelined", "bare"];
 
 /** One round of phase 1. */
 export interface IncrementRound {
   round: number;
-  /** Which side ran first (rounds alternate, so load from elsewhere hits both alike). */
+  /** The order the sides take turns in each block (reversed every other round). */
   order: Side[];
+  blocks: number;
   plain: PublishSide;
   increment: PublishSide;
   /** Informative, see ./baselines.ts: `js.publish` with the client's window, no client. */
@@ -47,69 +53,103 @@ export interface IncrementRound {
   met: boolean;
 }
 
-/** N `await js.publish(subjects[i % K])` calls, one after the other, no message id. */
-async function plainLoop(run: ClientRun, subjects: string[], n: number) {
-  let lastSeq = 0;
-  const t0 = hrNow();
-  for (let i = 0; i < n; i++) {
-    const ack = await run.js.publish(subjects[i % subjects.length]!, EMPTY);
-    lastSeq = ack.seq;
-  }
-  return { ms: msSince(t0), lastSeq };
-}
+/** Publishes events `from … to-1` of a side (event i counts `names[i % K]`); resolves with the last seq. */
+type Block = (from: number, to: number) => Promise<number>;
 
-/** N `client.increment(ns, names[i % K])` calls, started in chunks of {@link CHUNK}. */
-async function incrementPipelined(run: ClientRun, ns: string, names: string[], n: number) {
-  let lastSeq = 0;
-  const t0 = hrNow();
-  for (let start = 0; start < n; start += CHUNK) {
-    const end = Math.min(n, start + CHUNK);
-    const seqs = await Promise.all(
-      Array.from({ length: end - start }, (_, j) => run.client.increment(ns, names[(start + j) % names.length]!)),
-    );
-    for (const s of seqs) if (s > lastSeq) lastSeq = s;
-  }
-  return { ms: msSince(t0), lastSeq };
-}
+/** `subjects` rotated to start at event `from`'s counter, for publishers that count from 0. */
+const rotated = (subjects: string[], from: number): string[] => {
+  const r = from % subjects.length;
+  return [...subjects.slice(r), ...subjects.slice(0, r)];
+};
 
-async function side(run: ClientRun, which: Side, round: number): Promise<PublishSide> {
-  const { events: n, incrementKeys } = run.params;
-  const ns = `${which}${round}`;
-  const names = keyNames(incrementKeys);
-  log(`phase 1 round ${round}: ${which}, ${n} events over ${incrementKeys} counters of ${ns}`);
-  const before = cpuMark(pids(run));
+/** The block publisher of each side, over counters `names` of `ns`. */
+function blockOf(run: ClientRun, which: Side, ns: string, names: string[]): Block {
   const subjects = names.map((k) => `count.${ns}.${k}`);
-  const { ms, lastSeq } =
-    which === "plain"
-      ? await plainLoop(run, subjects, n)
-      : which === "increment"
-        ? await incrementPipelined(run, ns, names, n)
-        : which === "pipelined"
-          ? await jsPublishPipelined(run, subjects, n)
-          : await barePipelined(run, subjects, n);
-  const cpu = cpuDelta(before, cpuMark(pids(run)));
-  const expected = names.map((_, k) => expectedValue(k, n, names.length));
-  const exact = await checkCounts(run.nc, ns, names, expected, lastSeq);
-  return { ns, events: n, ms, eventsPerSec: (n / ms) * 1000, lastSeq, cpu, exact };
+  switch (which) {
+    case "plain":
+      // One `await js.publish` after the other, no message id.
+      return async (from, to) => {
+        let lastSeq = 0;
+        for (let i = from; i < to; i++) lastSeq = (await run.js.publish(subjects[i % subjects.length]!, EMPTY)).seq;
+        return lastSeq;
+      };
+    case "increment":
+      // `client.increment` started CHUNK at a time.
+      return async (from, to) => {
+        let lastSeq = 0;
+        for (let start = from; start < to; start += CHUNK) {
+          const end = Math.min(to, start + CHUNK);
+          const seqs = await Promise.all(
+            Array.from({ length: end - start }, (_, j) => run.client.increment(ns, names[(start + j) % names.length]!)),
+          );
+          for (const s of seqs) if (s > lastSeq) lastSeq = s;
+        }
+        return lastSeq;
+      };
+    case "pipelined":
+      return async (from, to) => (await jsPublishPipelined(run, rotated(subjects, from), to - from)).lastSeq;
+    case "bare":
+      return async (from, to) => (await barePipelined(run, rotated(subjects, from), to - from)).lastSeq;
+  }
 }
 
-/** One round: every side, the plain loop first in even rounds and last in odd ones. */
+/** CPU deltas of several blocks as one: seconds summed, utilisation over the summed wall time. */
+function sumCpu(ds: CpuDelta[]): CpuDelta {
+  const wallSec = ds.reduce((a, d) => a + d.wallSec, 0);
+  const processes: CpuDelta["processes"] = {};
+  for (const k of new Set(ds.flatMap((d) => Object.keys(d.processes)))) {
+    const parts = ds.map((d) => d.processes[k]);
+    if (parts.some((p) => p === undefined)) continue;
+    const cpuSec = parts.reduce((a, p) => a + p!.cpuSec, 0);
+    processes[k] = { cpuSec, cores: cpuSec / wallSec };
+  }
+  const busy = ds.map((d) => d.machineBusy);
+  const machineBusy = busy.some((b) => b === undefined)
+    ? undefined
+    : ds.reduce((a, d) => a + d.machineBusy! * d.wallSec, 0) / wallSec;
+  return { wallSec, processes, machineBusy };
+}
+
+/** One round: N events per side in `blocks` blocks, the sides taking turns. */
 export async function measureIncrement(run: ClientRun, round: number): Promise<IncrementRound> {
-  const everySide: Side[] = ["plain", "increment", "pipelined", "bare"];
-  const order = round % 2 === 0 ? everySide : [...everySide].reverse();
-  const sides: Partial<Record<Side, PublishSide>> = {};
-  for (const which of order) sides[which] = await side(run, which, round);
-  const plain = sides.plain!;
-  const increment = sides.increment!;
-  const ratio = increment.eventsPerSec / plain.eventsPerSec;
+  const { events: n, incrementKeys, blocks } = run.params;
+  const names = keyNames(incrementKeys);
+  const order = round % 2 === 0 ? SIDES : [...SIDES].reverse();
+  log(`phase 1 round ${round}: ${n} events per side over ${incrementKeys} counters, ${blocks} blocks, ${order}`);
+  const state = Object.fromEntries(
+    SIDES.map((s) => [s, { ns: `${s}${round}`, ms: 0, lastSeq: 0, cpu: [] as CpuDelta[] }]),
+  ) as Record<Side, { ns: string; ms: number; lastSeq: number; cpu: CpuDelta[] }>;
+  const publishers = Object.fromEntries(SIDES.map((s) => [s, blockOf(run, s, state[s].ns, names)])) as Record<
+    Side,
+    Block
+  >;
+  for (let b = 0; b < blocks; b++) {
+    const from = Math.floor((b * n) / blocks);
+    const to = Math.floor(((b + 1) * n) / blocks);
+    for (const which of order) {
+      const st = state[which];
+      const before = cpuMark(pids(run));
+      const t0 = hrNow();
+      st.lastSeq = Math.max(st.lastSeq, await publishers[which](from, to));
+      st.ms += msSince(t0);
+      st.cpu.push(cpuDelta(before, cpuMark(pids(run))));
+    }
+  }
+  const expected = names.map((_, k) => expectedValue(k, n, names.length));
+  const sides = {} as Record<Side, PublishSide>;
+  for (const which of SIDES) {
+    const st = state[which];
+    const exact = await checkCounts(run.nc, st.ns, names, expected, st.lastSeq);
+    const eventsPerSec = (n / st.ms) * 1000;
+    sides[which] = { ns: st.ns, events: n, ms: st.ms, eventsPerSec, lastSeq: st.lastSeq, cpu: sumCpu(st.cpu), exact };
+  }
+  const ratio = sides.increment.eventsPerSec / sides.plain.eventsPerSec;
   return {
     round,
     order,
-    plain,
-    increment,
-    pipelined: sides.pipelined!,
-    bare: sides.bare!,
+    blocks,
+    ...sides,
     ratio,
-    met: ratio >= TARGETS.incrementRatio && plain.exact.exact && increment.exact.exact,
+    met: ratio >= TARGETS.incrementRatio && sides.plain.exact.exact && sides.increment.exact.exact,
   };
 }

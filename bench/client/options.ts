@@ -18,7 +18,7 @@ export const TARGETS = {
 } as const;
 
 /**
- * `--events N` over `--increment-keys` counters (phase 1, each side), `--adds M` over
+ * `--events N` over `--increment-keys` counters (phase 1, each side, in `--blocks` turns), `--adds M` over
  * `--keys K` counters (phase 2), `--rounds R` (the phases alternate, R times each), the
  * batcher's `--flush-ms`, `--max-keys`, `--max-pending-keys`, and `--yield-every` (adds
  * between turns of the event loop); flags as documented below.
@@ -28,6 +28,7 @@ export function clientParams() {
     shards: SHARDS,
     events: intArg("events", 10_000),
     incrementKeys: intArg("increment-keys", 1000),
+    blocks: intArg("blocks", 10),
     adds: intArg("adds", 5_000_000),
     keys: intArg("keys", 10_000),
     rounds: intArg("rounds", 2),

@@ -66,7 +66,7 @@ export function printDetails(r: ClientReport, resultsPath: string): void {
     `node ${fmt(c.processes.node?.cores, 2)} cores; machine ${fmt((c.machineBusy ?? NaN) * 100)} % busy`;
   console.log("\ndetails");
   for (const x of r.increment) {
-    console.log(`  round ${x.round + 1}, phase 1 (${x.order.join(" first, ")}):`);
+    console.log(`  round ${x.round + 1}, phase 1 (${x.blocks} blocks, each: ${x.order.join(", ")}):`);
     for (const side of [x.plain, x.increment, x.pipelined, x.bare]) {
       console.log(
         `    ${side.ns}: ${int(side.events)} events in ${int(side.ms)} ms (${int(side.eventsPerSec)}/s), ` +
