@@ -38,6 +38,9 @@ export interface ClientReport extends ReturnType<typeof summarize> {
   runMs: number;
 }
 
+/** Adds per second of this process's CPU, first add → close: the rate if it had a core to itself. */
+export const addsPerCpuSec = (x: BatcherRound): number => x.adds / (x.cpu.processes.bench?.cpuSec ?? NaN);
+
 const perRound = <T>(rounds: T[], f: (r: T) => string): string => rounds.map(f).join(" / ");
 
 /** The headline table: one column of figures per round, each against its target. */
@@ -55,6 +58,7 @@ export function printTable(r: ClientReport): void {
       yes(s.batcherAddsPerSec.met),
     ],
     ["  adds per published key", perRound(bat, (x) => fmt(x.aggregation, 1)), "", ""],
+    ["  adds per CPU-second of the bench process", perRound(bat, (x) => int(addsPerCpuSec(x))), "", ""],
     ["exact (every counter, list, top)", String(s.exact), "true", yes(s.exact)],
   ]);
 }
