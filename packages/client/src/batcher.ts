@@ -80,6 +80,12 @@ interface BatcherSettings {
 
 const RESOLVED = Promise.resolve();
 
+/**
+ * Publishing loops per batch: each has one publish in flight. More than the client's
+ * window (`maxInFlight`, 256 by default) only wait for a slot.
+ */
+const PUBLISH_LOOPS = 256;
+
 /** Fills defaults and rejects bad values, naming the option. */
 export function resolveBatcherOptions(opts: BatcherOptions = {}): BatcherSettings {
   const { flushIntervalMs = 100, maxKeys = 1000, maxPendingKeys = 10_000 } = opts;
@@ -218,7 +224,16 @@ class BatcherImpl implements Batcher {
 
   #publishKeys(keys: SealedKey[]): void {
     this.#unackedKeys += keys.length;
-    const run = Promise.all(keys.map((k) => this.#publishKey(k))).then((failed) => failed.reduce((a, b) => a + b, 0));
+    // A few publishing loops take the keys in order, instead of a publish started per key:
+    // thousands of publishes waiting for a slot of the client's window cost CPU (promises,
+    // the window's queue) and memory while they wait.
+    let next = 0;
+    let failedEvents = 0;
+    const publishLoop = async () => {
+      while (next < keys.length) failedEvents += await this.#publishKey(keys[next++]!);
+    };
+    const loops = Array.from({ length: Math.min(keys.length, PUBLISH_LOOPS) }, publishLoop);
+    const run = Promise.all(loops).then(() => failedEvents);
     this.#publishing.add(run);
     void run.then(() => {
       this.#publishing.delete(run);
