@@ -26,9 +26,9 @@ export const TARGETS = {
 export function clientParams() {
   return {
     shards: SHARDS,
-    events: intArg("events", 10_000),
+    events: intArg("events", 20_000),
     incrementKeys: intArg("increment-keys", 1000),
-    blocks: intArg("blocks", 10),
+    blocks: intArg("blocks", 20),
     adds: intArg("adds", 5_000_000),
     keys: intArg("keys", 10_000),
     rounds: intArg("rounds", 2),
@@ -39,11 +39,12 @@ export function clientParams() {
     only: stringArg("client bench", "only", "both"),
     /** `--await-each`: phase 2 awaits every `add()`, not only while the batcher is `full`. */
     awaitEach: process.argv.includes("--await-each"),
-    // The batcher of `tally inc --stdin`: room for the 10k counters twice over. With the
-    // defaults (maxKeys 1000, maxPendingKeys 10000) 10k hot keys never fit in one batch and
-    // nearly every add becomes a publish of its own.
+    // The key bounds of `tally inc --stdin`'s batcher: room for the 10k counters twice over.
+    // With the defaults (maxKeys 1000, maxPendingKeys 10000) 10k hot keys never fit in one
+    // batch and nearly every add becomes a publish of its own. A flush a second, not every
+    // 100 ms: each flush publishes all 10k keys, and publishing is most of this process's CPU.
     batcher: {
-      flushIntervalMs: intArg("flush-ms", 100),
+      flushIntervalMs: intArg("flush-ms", 1000),
       maxKeys: intArg("max-keys", 20_000),
       maxPendingKeys: intArg("max-pending-keys", 100_000),
     },
