@@ -29,7 +29,7 @@ export function clientParams() {
     events: intArg("events", 20_000),
     incrementKeys: intArg("increment-keys", 1000),
     blocks: intArg("blocks", 20),
-    adds: intArg("adds", 5_000_000),
+    adds: intArg("adds", 10_000_000),
     keys: intArg("keys", 10_000),
     rounds: intArg("rounds", 2),
     yieldEvery: intArg("yield-every", 10_000),
