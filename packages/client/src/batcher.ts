@@ -142,7 +142,8 @@ class BatcherImpl implements Batcher {
       this.#failed.length > 0
         ? Promise.reject(this.#failedError())
         : new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    this.#seal(); // what is open now goes out too, so the wait can end
+    // No seal here: acks bring the sealed keys down, and the open batch alone (fewer than
+    // maxKeys ≤ maxPendingKeys keys) never keeps a waiter waiting.
     // A caller that does not await add() must not crash on an unhandled rejection: the
     // failure is not lost, flush() reports it. A caller that awaits still gets it.
     wait.catch(() => undefined);
