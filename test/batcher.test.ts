@@ -126,9 +126,13 @@ test.serial("batcher - add() waits while more than maxPendingKeys keys are unack
     truth.add("bp", `k${i}`, i, BASE, PERIODS, 0);
     return b.add("bp", `k${i}`, i, BASE);
   };
-  for (let i = 0; i < 20; i++) await add(i); // up to the bound: resolved at once
+  for (let i = 0; i < 20; i++) {
+    await add(i); // up to the bound: resolved at once
+    t.false(b.full);
+  }
   let settled = false;
   const waiting = add(20).finally(() => (settled = true));
+  t.true(b.full, "full says the promise add() returned waits");
   await waitFor(() => b.stats.retries >= 4, {
     timeoutMs: 20_000,
     message: "publishes failing while the server is down",
@@ -136,6 +140,7 @@ test.serial("batcher - add() waits while more than maxPendingKeys keys are unack
   t.false(settled, "add() waits while 21 keys are unacked");
   await server.restart();
   await within(waiting, 60_000, "add() to resolve once keys are acked");
+  t.false(b.full);
   const { seq } = await b.close();
   await inProcessNode(t, server.url);
   await assertCountsExact(t, tallyClient(pub, { retryDeadlineMs: 30_000 }), truth, seq);

@@ -50,6 +50,13 @@ export interface Batcher {
   flush(): Promise<{ seq: number }>;
   /** Stops the timer, refuses further adds, then flush(). Idempotent. */
   close(): Promise<{ seq: number }>;
+  /**
+   * True while more than `maxPendingKeys` keys are open or unacked: the promise `add()`
+   * returns then waits (or rejects). A producer loop that calls `add()` millions of times
+   * can await only then, and skip a microtask per add:
+   * `const added = b.add(ns, name); if (b.full) await added;`
+   */
+  readonly full: boolean;
   /** Highest stream sequence acked so far (0 before the first ack). */
   readonly lastSeq: number;
   /** Totals so far (a snapshot). */
@@ -118,6 +125,10 @@ class BatcherImpl implements Batcher {
     this.#publisher = publisher;
     this.#settings = settings;
     void nc.closed().then(() => this.#onConnectionClosed());
+  }
+
+  get full(): boolean {
+    return this.#pendingKeys() > this.#settings.maxPendingKeys;
   }
 
   get lastSeq(): number {

@@ -119,3 +119,81 @@ test("aggregate - bad input throws a coded EventError and holds nothing of it", 
     ["count.web.ok"],
   );
 });
+
+test("aggregate - drained batch by batch (keys remembered across drains, the cache dropped past its limit), each batch counts exactly its own adds", (t) => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.array(
+          fc.record({
+            ns: fc.constantFrom("web", "app"),
+            name: fc.constantFrom("home", "example.com/a", "a b", "x", "y", "z"),
+            delta: fc.integer({ min: -5, max: 5 }),
+            ts: fc.integer({ min: BASE - 3 * MINUTE, max: BASE + 5 * MINUTE }),
+          }),
+          { maxLength: 40 },
+        ),
+        { maxLength: 6 },
+      ),
+      fc.integer({ min: 1, max: 15 }),
+      (batches, keyCacheLimit) => {
+        const agg = new Aggregate(keyCacheLimit);
+        for (const adds of batches) {
+          for (const a of adds) agg.add(a.ns, a.name, a.delta, a.ts);
+          t.is(agg.events, adds.length);
+          const distinct = new Set(adds.map((a) => `${a.ns}|${a.name}|${Math.floor(a.ts / MINUTE)}`));
+          t.is(agg.keys, distinct.size);
+          const entries = agg.drain();
+          t.is(entries.length, distinct.size);
+          t.is(
+            entries.reduce((n, e) => n + e.events, 0),
+            adds.length,
+          );
+          const raw = adds.map((a) => ({ subject: `count.${a.ns}.${encodeName(a.name)}`, delta: a.delta, ts: a.ts }));
+          t.deepEqual([...counts(asEvents(entries))].sort(), [...counts(raw)].sort());
+          t.true(agg.cachedKeys <= keyCacheLimit, "the cache is dropped at a drain past its limit");
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test("aggregate - a remembered key starts each batch empty, in whatever minute its first add falls", (t) => {
+  const agg = new Aggregate();
+  agg.add("web", "a", 5, BASE);
+  agg.add("web", "a", 1, BASE + MINUTE);
+  t.is(agg.cachedKeys, 1);
+  t.deepEqual(
+    agg.drain().map((e) => [e.minute, e.delta, e.events]),
+    [
+      [BASE, 5, 1],
+      [BASE + MINUTE, 1, 1],
+    ],
+  );
+  agg.add("web", "a", 2, BASE + 2 * MINUTE);
+  agg.add("web", "a", 3, BASE + 2 * MINUTE + 1);
+  t.is(agg.keys, 1);
+  t.deepEqual(
+    agg.drain().map((e) => [e.subject, e.minute, e.delta, e.events]),
+    [["count.web.a", BASE + 2 * MINUTE, 5, 2]],
+  );
+  t.deepEqual(agg.drain(), []);
+  t.is(agg.cachedKeys, 1);
+});
+
+test("aggregate - past keyCacheLimit a drain forgets every key; bad names are never remembered", (t) => {
+  const agg = new Aggregate(2);
+  t.throws(() => agg.add("web", "", 1, BASE), { instanceOf: EventError });
+  t.is(agg.cachedKeys, 0);
+  for (const name of ["a", "b", "c"]) agg.add("web", name, 1, BASE);
+  t.is(agg.cachedKeys, 3);
+  t.is(agg.drain().length, 3);
+  t.is(agg.cachedKeys, 0);
+  agg.add("web", "a", 4, BASE);
+  t.deepEqual(
+    agg.drain().map((e) => [e.subject, e.delta]),
+    [["count.web.a", 4]],
+  );
+  t.is(agg.cachedKeys, 1);
+});
