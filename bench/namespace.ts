@@ -18,13 +18,12 @@ import { benchEnv, gitState } from "./lib/env.js";
 import { spawnNode } from "./lib/node-process.js";
 import { writeResults } from "./lib/results.js";
 import { startTallyServer } from "./lib/server.js";
-import type { LatencyStats } from "./lib/stats.js";
 import { log, nowMs, sleep } from "./lib/time.js";
 import { startEcho } from "./ingest/helpers.js";
 import { DAY_MS, GroundTruth } from "./namespace/dataset.js";
 import { fill, waitCounted } from "./namespace/fill.js";
 import { startLoad, type LoadStats } from "./namespace/load.js";
-import { cpuPerRequest, latencyRound } from "./namespace/measure.js";
+import { cpuPerRequest, latencyRound, waitNodeQuiet, type RoundStats } from "./namespace/measure.js";
 import * as o from "./namespace/options.js";
 import { printTable, summarize } from "./namespace/report.js";
 import { readKinds } from "./namespace/requests.js";
@@ -35,7 +34,9 @@ export interface Round {
   config: "idle" | "load";
   round: number;
   loadavgAtStart: number[];
-  latency: Record<string, LatencyStats>;
+  /** How long the round waited for the node to settle first, and whether it did. */
+  settle: { waitedMs: number; settled: boolean };
+  latency: Record<string, RoundStats>;
   load?: LoadStats;
 }
 
@@ -77,19 +78,25 @@ async function main() {
   const pids = { node: node.child.pid, natsServer: server.pid };
   const rounds: Round[] = [];
   const cpu = [];
+  // Below this share of a core the node is done with its snapshot and checkpoint of a burst.
+  const quiet = () => waitNodeQuiet(pids.node, 0.15, 90_000);
   for (let r = 1; r <= o.ROUNDS; r++) {
-    log(`round ${r}: idle`);
-    rounds.push({ config: "idle", round: r, loadavgAtStart: loadavg(), latency: await latencyRound(nc, kinds) });
+    log(`round ${r}: waiting for the node to settle`);
+    const settle = await quiet();
+    log(`round ${r}: idle (settled: ${settle.settled} after ${(settle.waitedMs / 1000).toFixed(1)} s)`);
+    const idleAvg = loadavg();
+    rounds.push({ config: "idle", round: r, loadavgAtStart: idleAvg, settle, latency: await latencyRound(nc, kinds) });
     log(`round ${r}: node CPU per request`);
     cpu.push({ round: r, ...(await cpuPerRequest(nc, kinds.filter((k) => k.id !== "echo"), pids)) });
 
     log(`round ${r}: under a steady load of ${o.RATE} publishes/s`);
     const load = await startLoad(server.url);
     await sleep(2000); // let the load reach its rate
+    const loadSettle = { waitedMs: 2000, settled: true };
     const loadavgAtStart = loadavg();
     const latency = await latencyRound(nc, kinds);
     const stats = await load.stop();
-    rounds.push({ config: "load", round: r, loadavgAtStart, latency, load: stats });
+    rounds.push({ config: "load", round: r, loadavgAtStart, settle: loadSettle, latency, load: stats });
     // The next idle round starts once the node has counted the whole load.
     await waitCounted(nc, (await jsm.streams.info(EVENTS_STREAM)).state.last_seq, 120_000);
   }

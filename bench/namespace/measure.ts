@@ -10,29 +10,61 @@ import { halted } from "../lib/cleanup.js";
 import type { ReadKind } from "./requests.js";
 import { CPU_READS, READS, WARMUP } from "./options.js";
 
-/** Sends request `i` of `kind`; throws when the reply is wrong. Resolves with its latency in ms. */
-async function timed(nc: NatsConnection, kind: ReadKind, i: number): Promise<number> {
+/**
+ * Sends request `i` of `kind`: its latency in ms, and whether the reply was `partial` (some
+ * shard did not answer within the node's gather timeout). Throws when a whole reply is wrong.
+ */
+async function timed(nc: NatsConnection, kind: ReadKind, i: number): Promise<{ ms: number; partial: boolean }> {
   const t = hrNow();
   const m = await nc.request(kind.subject(i), kind.body, { timeout: 10_000 });
   const ms = msSince(t);
-  const why = kind.id === "echo" ? undefined : kind.check(m.json<Record<string, unknown>>(), i);
+  if (kind.id === "echo") return { ms, partial: false };
+  const r = m.json<Record<string, unknown>>();
+  if (r.partial === true) return { ms, partial: true };
+  const why = kind.check(r, i);
   if (why !== undefined) throw new Error(`${kind.label} (${kind.subject(i)}): ${why}`);
-  return ms;
+  return { ms, partial: false };
 }
+
+/** A kind's latency in a round, and how many of its replies were partial (their latency included). */
+export type RoundStats = LatencyStats & { partial: number };
 
 /**
  * One round: {@link WARMUP} unmeasured then {@link READS} measured requests of each kind, the
  * kinds taking turns; every reply is checked against the ground truth (outside the timing).
  */
-export async function latencyRound(nc: NatsConnection, kinds: ReadKind[]): Promise<Record<string, LatencyStats>> {
+export async function latencyRound(nc: NatsConnection, kinds: ReadKind[]): Promise<Record<string, RoundStats>> {
   const ms: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k.id, []]));
+  const partial: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
   for (let i = -WARMUP; i < READS && !halted(); i++) {
     for (const kind of kinds) {
       const t = await timed(nc, kind, i + WARMUP);
-      if (i >= 0) ms[kind.id]!.push(t);
+      if (i < 0) continue;
+      ms[kind.id]!.push(t.ms);
+      if (t.partial) partial[kind.id]!++;
     }
   }
-  return Object.fromEntries(kinds.map((k) => [k.id, latencyStats(ms[k.id]!)]));
+  return Object.fromEntries(kinds.map((k) => [k.id, { ...latencyStats(ms[k.id]!), partial: partial[k.id]! }]));
+}
+
+/**
+ * Waits until the node has settled after a burst (its snapshot and checkpoint of what it just
+ * counted): its CPU below `cores` over a whole second, within `timeoutMs`. Resolves with the wait
+ * in ms, and whether it settled (a busy shared machine may keep it above; the round then runs).
+ */
+export async function waitNodeQuiet(
+  pid: number | undefined,
+  cores: number,
+  timeoutMs: number,
+): Promise<{ waitedMs: number; settled: boolean }> {
+  const t = hrNow();
+  while (msSince(t) < timeoutMs && !halted()) {
+    const a = cpuMark({ node: pid });
+    await sleep(1000);
+    const used = cpuDelta(a, cpuMark({ node: pid })).processes.node?.cores;
+    if (used === undefined || used < cores) return { waitedMs: msSince(t), settled: true };
+  }
+  return { waitedMs: msSince(t), settled: false };
 }
 
 /** CPU milliseconds per request of one kind, of the node and of nats-server. */
@@ -40,6 +72,8 @@ export interface CpuPerRequest {
   nodeMs: number | undefined;
   natsServerMs: number | undefined;
   requests: number;
+  /** Replies that were partial. */
+  partial: number;
 }
 
 /**
@@ -59,7 +93,8 @@ export async function cpuPerRequest(
   const perKind: Record<string, CpuPerRequest> = {};
   for (const kind of kinds) {
     const before = cpuMark(pids);
-    for (let i = 0; i < CPU_READS && !halted(); i++) await timed(nc, kind, i);
+    let partial = 0;
+    for (let i = 0; i < CPU_READS && !halted(); i++) if ((await timed(nc, kind, i)).partial) partial++;
     const d = cpuDelta(before, cpuMark(pids));
     const per = (sec: number | undefined, idleCores: number | undefined) =>
       sec === undefined ? undefined : ((sec - (idleCores ?? 0) * d.wallSec) * 1000) / CPU_READS;
@@ -67,6 +102,7 @@ export async function cpuPerRequest(
       nodeMs: per(d.processes.node?.cpuSec, idleNode),
       natsServerMs: per(d.processes.natsServer?.cpuSec, idleServer),
       requests: CPU_READS,
+      partial,
     };
   }
   return { idleNodeCores: idleNode, perKind };

@@ -15,6 +15,8 @@ export interface KindSummary {
   idleP99PerGet: number[];
   /** p99 / the same round's echo p99 (idle). */
   idleP99PerEcho: number[];
+  /** Partial replies (some shard missing at the gather deadline), per round: idle, load. */
+  partial: { idle: number[]; load: number[] };
   /** Node CPU ms per request, per idle round. */
   nodeCpuMs: (number | undefined)[];
   /** The 64 shards' scans alone, in-process, ms at p50 (kinds that scan). */
@@ -35,6 +37,10 @@ export function summarize(
       label: k.label,
       idle: { p50: of("idle").map((r) => r.latency[k.id]!.p50), p99: of("idle").map((r) => r.latency[k.id]!.p99) },
       load: { p50: of("load").map((r) => r.latency[k.id]!.p50), p99: of("load").map((r) => r.latency[k.id]!.p99) },
+      partial: {
+        idle: of("idle").map((r) => r.latency[k.id]!.partial),
+        load: of("load").map((r) => r.latency[k.id]!.partial),
+      },
       idleP99PerGet: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.get!.p99),
       idleP99PerEcho: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.echo!.p99),
       nodeCpuMs: cpu.map((c) => c.perKind[k.id]?.nodeMs),
@@ -66,6 +72,7 @@ export function printTable(results: {
       "idle p99 / echo",
       "node CPU/req",
       "scans alone p50",
+      "partial (idle; load)",
     ],
   ];
   for (const s of results.summary) {
@@ -79,6 +86,7 @@ export function printTable(results: {
       each(s.idleP99PerEcho, 1),
       s.id === "echo" ? "" : each(s.nodeCpuMs, 2),
       s.scanMsP50 === undefined ? "" : fmt(s.scanMsP50, 2),
+      s.id === "echo" ? "" : `${each(s.partial.idle, 0)}; ${each(s.partial.load, 0)}`,
     ]);
   }
   printRows(rows);

@@ -16,17 +16,16 @@ export interface ReadKind {
   /** The subject of request number `i` (some kinds rotate over keys or shards). */
   subject: (i: number) => string;
   body: Uint8Array;
-  /** Why the parsed reply of request `i` is wrong, or undefined when it is right. */
+  /** Why the parsed, whole (not `partial`) reply of request `i` is wrong, or undefined when it is right. */
   check: (reply: Record<string, unknown>, i: number) => string | undefined;
 }
 
 /** Compares as JSON: the replies are plain data in a fixed key order. */
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/** An error reply is wrong (a partial one is counted apart, by the caller, before the check). */
 function noError(r: Record<string, unknown>): string | undefined {
-  if (r.error !== undefined) return `error ${JSON.stringify(r.error)}`;
-  if (r.partial !== undefined) return `partial, missing shards ${JSON.stringify(r.missingShards)}`;
-  return undefined;
+  return r.error === undefined ? undefined : `error ${JSON.stringify(r.error)}`;
 }
 
 /** The request kinds, reading the day bucket `truth.dayIndex` and all-time of {@link NS}. */
