@@ -38,6 +38,8 @@ export interface Round {
   settle: { waitedMs: number; settled: boolean };
   latency: Record<string, RoundStats>;
   load?: LoadStats;
+  /** The node's warnings so far (counted by message), at the end of the round. */
+  nodeWarningsSoFar: Record<string, number>;
 }
 
 async function main() {
@@ -85,9 +87,18 @@ async function main() {
     const settle = await quiet();
     log(`round ${r}: idle (settled: ${settle.settled} after ${(settle.waitedMs / 1000).toFixed(1)} s)`);
     const idleAvg = loadavg();
-    rounds.push({ config: "idle", round: r, loadavgAtStart: idleAvg, settle, latency: await latencyRound(nc, kinds) });
+    const idleLatency = await latencyRound(nc, kinds);
+    const idleRound = { config: "idle", round: r, loadavgAtStart: idleAvg, settle, latency: idleLatency } as const;
+    rounds.push({ ...idleRound, nodeWarningsSoFar: { ...node.child.warnings } });
     log(`round ${r}: node CPU per request`);
-    cpu.push({ round: r, ...(await cpuPerRequest(nc, kinds.filter((k) => k.id !== "echo"), pids)) });
+    cpu.push({
+      round: r,
+      ...(await cpuPerRequest(
+        nc,
+        kinds.filter((k) => k.id !== "echo"),
+        pids,
+      )),
+    });
 
     log(`round ${r}: under a steady load of ${o.RATE} publishes/s`);
     const load = await startLoad(server.url);
@@ -96,7 +107,8 @@ async function main() {
     const loadavgAtStart = loadavg();
     const latency = await latencyRound(nc, kinds);
     const stats = await load.stop();
-    rounds.push({ config: "load", round: r, loadavgAtStart, settle: loadSettle, latency, load: stats });
+    const loadRound = { config: "load", round: r, loadavgAtStart, settle: loadSettle, latency, load: stats } as const;
+    rounds.push({ ...loadRound, nodeWarningsSoFar: { ...node.child.warnings } });
     // The next idle round starts once the node has counted the whole load.
     await waitCounted(nc, (await jsm.streams.info(EVENTS_STREAM)).state.last_seq, 120_000);
   }

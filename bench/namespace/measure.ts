@@ -3,6 +3,7 @@
  * request at a time, so noise from elsewhere hits all kinds alike) and node CPU per request.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
+import { timedRequest } from "./timed-request.js";
 import { cpuDelta, cpuMark } from "../lib/cpu.js";
 import { latencyStats, type LatencyStats } from "../lib/stats.js";
 import { hrNow, msSince, sleep } from "../lib/time.js";
@@ -11,23 +12,10 @@ import type { ReadKind } from "./requests.js";
 import { CPU_READS, READS, WARMUP } from "./options.js";
 
 /**
- * Sends request `i` of `kind`: its latency in ms, and whether the reply was `partial` (some
- * shard did not answer within the node's gather timeout). Throws when a whole reply is wrong.
+ * A kind's latency in a round (retries and partial replies included), how many replies were
+ * partial and how many requests had to be sent again.
  */
-async function timed(nc: NatsConnection, kind: ReadKind, i: number): Promise<{ ms: number; partial: boolean }> {
-  const t = hrNow();
-  const m = await nc.request(kind.subject(i), kind.body, { timeout: 10_000 });
-  const ms = msSince(t);
-  if (kind.id === "echo") return { ms, partial: false };
-  const r = m.json<Record<string, unknown>>();
-  if (r.partial === true) return { ms, partial: true };
-  const why = kind.check(r, i);
-  if (why !== undefined) throw new Error(`${kind.label} (${kind.subject(i)}): ${why}`);
-  return { ms, partial: false };
-}
-
-/** A kind's latency in a round, and how many of its replies were partial (their latency included). */
-export type RoundStats = LatencyStats & { partial: number };
+export type RoundStats = LatencyStats & { partial: number; retried: number };
 
 /**
  * One round: {@link WARMUP} unmeasured then {@link READS} measured requests of each kind, the
@@ -36,15 +24,19 @@ export type RoundStats = LatencyStats & { partial: number };
 export async function latencyRound(nc: NatsConnection, kinds: ReadKind[]): Promise<Record<string, RoundStats>> {
   const ms: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k.id, []]));
   const partial: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
+  const retried: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
   for (let i = -WARMUP; i < READS && !halted(); i++) {
     for (const kind of kinds) {
-      const t = await timed(nc, kind, i + WARMUP);
+      const t = await timedRequest(nc, kind, i + WARMUP);
       if (i < 0) continue;
       ms[kind.id]!.push(t.ms);
       if (t.partial) partial[kind.id]!++;
+      if (t.retries > 0) retried[kind.id]!++;
     }
   }
-  return Object.fromEntries(kinds.map((k) => [k.id, { ...latencyStats(ms[k.id]!), partial: partial[k.id]! }]));
+  return Object.fromEntries(
+    kinds.map((k) => [k.id, { ...latencyStats(ms[k.id]!), partial: partial[k.id]!, retried: retried[k.id]! }]),
+  );
 }
 
 /**
@@ -94,7 +86,7 @@ export async function cpuPerRequest(
   for (const kind of kinds) {
     const before = cpuMark(pids);
     let partial = 0;
-    for (let i = 0; i < CPU_READS && !halted(); i++) if ((await timed(nc, kind, i)).partial) partial++;
+    for (let i = 0; i < CPU_READS && !halted(); i++) if ((await timedRequest(nc, kind, i)).partial) partial++;
     const d = cpuDelta(before, cpuMark(pids));
     const per = (sec: number | undefined, idleCores: number | undefined) =>
       sec === undefined ? undefined : ((sec - (idleCores ?? 0) * d.wallSec) * 1000) / CPU_READS;

@@ -17,6 +17,8 @@ export interface KindSummary {
   idleP99PerEcho: number[];
   /** Partial replies (some shard missing at the gather deadline), per round: idle, load. */
   partial: { idle: number[]; load: number[] };
+  /** Requests that had to be sent again (no responders, retryable error), per round: idle, load. */
+  retried: { idle: number[]; load: number[] };
   /** Node CPU ms per request, per idle round. */
   nodeCpuMs: (number | undefined)[];
   /** The 64 shards' scans alone, in-process, ms at p50 (kinds that scan). */
@@ -40,6 +42,10 @@ export function summarize(
       partial: {
         idle: of("idle").map((r) => r.latency[k.id]!.partial),
         load: of("load").map((r) => r.latency[k.id]!.partial),
+      },
+      retried: {
+        idle: of("idle").map((r) => r.latency[k.id]!.retried),
+        load: of("load").map((r) => r.latency[k.id]!.retried),
       },
       idleP99PerGet: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.get!.p99),
       idleP99PerEcho: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.echo!.p99),
@@ -72,7 +78,7 @@ export function printTable(results: {
       "idle p99 / echo",
       "node CPU/req",
       "scans alone p50",
-      "partial (idle; load)",
+      "partial / retried (idle; load)",
     ],
   ];
   for (const s of results.summary) {
@@ -86,7 +92,9 @@ export function printTable(results: {
       each(s.idleP99PerEcho, 1),
       s.id === "echo" ? "" : each(s.nodeCpuMs, 2),
       s.scanMsP50 === undefined ? "" : fmt(s.scanMsP50, 2),
-      s.id === "echo" ? "" : `${each(s.partial.idle, 0)}; ${each(s.partial.load, 0)}`,
+      s.id === "echo"
+        ? ""
+        : `${each(s.partial.idle, 0)} / ${each(s.retried.idle, 0)}; ${each(s.partial.load, 0)} / ${each(s.retried.load, 0)}`,
     ]);
   }
   printRows(rows);
@@ -98,5 +106,7 @@ export function printTable(results: {
       `load rounds at ${loads.join(", ")} acked/s; 1-min load average at each round: ${avgs.join(", ")} ` +
       `(at start ${fmt(results.env.loadavgAtStart[0], 1)})`,
   );
-  console.log(`target: ${results.target.what}: worst ${fmt(results.target.worstP99, 2)} ms, met: ${yes(results.target.met)}`);
+  console.log(
+    `target: ${results.target.what}: worst ${fmt(results.target.worstP99, 2)} ms, met: ${yes(results.target.met)}`,
+  );
 }

@@ -47,7 +47,8 @@ export function measureScanCost(now: number, truth: GroundTruth): { counters: nu
     listMiddle: (c) => listOfShard(c, 0, "", middle, 100),
     listPrefix: (c) => listOfShard(c, 0, "checkout-", "", 100),
   };
-  for (let pass = 0; pass < WARMUP_PASSES; pass++) for (const scan of Object.values(scans)) for (const c of maps) scan(c);
+  for (let pass = 0; pass < WARMUP_PASSES; pass++)
+    for (const scan of Object.values(scans)) for (const c of maps) scan(c);
   const costs: ScanCosts = {};
   for (const [id, scan] of Object.entries(scans)) {
     const ms: number[] = [];

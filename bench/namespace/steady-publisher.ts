@@ -54,7 +54,7 @@ while (!stop) {
   await sleep(5);
 }
 const seconds = (nowMs() - t0) / 1000;
-for (const deadline = nowMs() + 10_000; inflight > 0 && nowMs() < deadline; ) await sleep(10);
+for (const deadline = nowMs() + 10_000; inflight > 0 && nowMs() < deadline;) await sleep(10);
 process.stdout.write(`stats ${JSON.stringify({ sent, acked, errors, seconds })}\n`);
 await nc.close();
 process.exit(0);
