@@ -79,9 +79,14 @@ async function main() {
   const kinds = readKinds(truth);
   const pids = { node: node.child.pid, natsServer: server.pid };
   const rounds: Round[] = [];
-  const cpu = [];
+  const cpu: ({ round: number } & Awaited<ReturnType<typeof cpuPerRequest>>)[] = [];
   // Below this share of a core the node is done with its snapshot and checkpoint of a burst.
   const quiet = () => waitNodeQuiet(pids.node, 0.15, 90_000);
+  const progress = (latency: Record<string, RoundStats>) => {
+    const l = (id: string) => `${id} ${latency[id]!.p50.toFixed(1)}/${latency[id]!.p99.toFixed(1)}`;
+    log(`  p50/p99 ms: ${["echo", "get", "gather", "top10", "top1000", "listFirst"].map(l).join(", ")}`);
+    log(`  node warnings so far: ${JSON.stringify(node.child.warnings)}`);
+  };
   for (let r = 1; r <= o.ROUNDS; r++) {
     log(`round ${r}: waiting for the node to settle`);
     const settle = await quiet();
@@ -90,6 +95,7 @@ async function main() {
     const idleLatency = await latencyRound(nc, kinds);
     const idleRound = { config: "idle", round: r, loadavgAtStart: idleAvg, settle, latency: idleLatency } as const;
     rounds.push({ ...idleRound, nodeWarningsSoFar: { ...node.child.warnings } });
+    progress(idleRound.latency);
     log(`round ${r}: node CPU per request`);
     cpu.push({
       round: r,
@@ -109,39 +115,50 @@ async function main() {
     const stats = await load.stop();
     const loadRound = { config: "load", round: r, loadavgAtStart, settle: loadSettle, latency, load: stats } as const;
     rounds.push({ ...loadRound, nodeWarningsSoFar: { ...node.child.warnings } });
+    progress(loadRound.latency);
+    await save(false);
     // The next idle round starts once the node has counted the whole load.
     await waitCounted(nc, (await jsm.streams.info(EVENTS_STREAM)).state.last_seq, 120_000);
   }
   await echo.stop();
-
-  const summary = summarize(kinds, rounds, cpu, scan.costs);
-  const top10 = summary.find((s) => s.id === "top10")!;
-  const results = {
-    env,
-    params,
-    dataset: {
-      counters: o.COUNTERS,
-      dayBucket: new Date(dayIndex * DAY_MS).toISOString(),
-      countersInDayBucket: truth.inDay,
-      countersPerShard: { min: Math.min(...scan.counters), max: Math.max(...scan.counters) },
-    },
-    target: {
-      what: `top day limit 10 over ${o.COUNTERS} counters, idle node: p99 <= ${o.TARGET_TOP10_P99_MS} ms in every round`,
-      worstP99: Math.max(...top10.idle.p99),
-      met: Math.max(...top10.idle.p99) <= o.TARGET_TOP10_P99_MS,
-    },
-    fill: filled,
-    summary,
-    scanCost: scan.costs,
-    cpu,
-    rounds,
-    nodeWarnings: node.child.warnings,
-    loadavgAtEnd: loadavg(),
-    minutes: (nowMs() - startedAt) / 60_000,
-  };
-  const path = await writeResults(o.COUNTERS === 100_000 ? "namespace" : `namespace-${o.COUNTERS}`, results);
-  printTable(results);
+  const path = await save(true);
+  printTable(await buildResults(true));
   console.log(`\nresults: ${path}`);
+
+  /** The results so far; written after every round, so a run cut short keeps what it measured. */
+  async function buildResults(complete: boolean) {
+    const summary = summarize(kinds, rounds, cpu, scan.costs);
+    const top10 = summary.find((s) => s.id === "top10")!;
+    const worstP99 = Math.max(...top10.idle.p99);
+    return {
+      complete,
+      env,
+      params,
+      dataset: {
+        counters: o.COUNTERS,
+        dayBucket: new Date(dayIndex * DAY_MS).toISOString(),
+        countersInDayBucket: truth.inDay,
+        countersPerShard: { min: Math.min(...scan.counters), max: Math.max(...scan.counters) },
+      },
+      target: {
+        what: `top day limit 10 over ${o.COUNTERS} counters, idle node: p99 <= ${o.TARGET_TOP10_P99_MS} ms in every round`,
+        worstP99,
+        met: worstP99 <= o.TARGET_TOP10_P99_MS,
+      },
+      fill: filled,
+      summary,
+      scanCost: scan.costs,
+      cpu,
+      rounds,
+      nodeWarnings: { ...node.child.warnings },
+      loadavgAtEnd: loadavg(),
+      minutes: (nowMs() - startedAt) / 60_000,
+    };
+  }
+
+  async function save(complete: boolean): Promise<string> {
+    return writeResults(o.COUNTERS === 100_000 ? "namespace" : `namespace-${o.COUNTERS}`, await buildResults(complete));
+  }
 }
 
 await runBench(main);

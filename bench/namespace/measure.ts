@@ -13,9 +13,10 @@ import { CPU_READS, READS, WARMUP } from "./options.js";
 
 /**
  * A kind's latency in a round (retries and partial replies included), how many replies were
- * partial and how many requests had to be sent again.
+ * partial, how many requests had to be sent again and how many got no answer at all (their
+ * latency is the wait until the bench gave up).
  */
-export type RoundStats = LatencyStats & { partial: number; retried: number };
+export type RoundStats = LatencyStats & { partial: number; retried: number; failed: number };
 
 /**
  * One round: {@link WARMUP} unmeasured then {@link READS} measured requests of each kind, the
@@ -25,6 +26,7 @@ export async function latencyRound(nc: NatsConnection, kinds: ReadKind[]): Promi
   const ms: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k.id, []]));
   const partial: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
   const retried: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
+  const failed: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
   for (let i = -WARMUP; i < READS && !halted(); i++) {
     for (const kind of kinds) {
       const t = await timedRequest(nc, kind, i + WARMUP);
@@ -32,10 +34,14 @@ export async function latencyRound(nc: NatsConnection, kinds: ReadKind[]): Promi
       ms[kind.id]!.push(t.ms);
       if (t.partial) partial[kind.id]!++;
       if (t.retries > 0) retried[kind.id]!++;
+      if (t.failed) failed[kind.id]!++;
     }
   }
   return Object.fromEntries(
-    kinds.map((k) => [k.id, { ...latencyStats(ms[k.id]!), partial: partial[k.id]!, retried: retried[k.id]! }]),
+    kinds.map((k) => [
+      k.id,
+      { ...latencyStats(ms[k.id]!), partial: partial[k.id]!, retried: retried[k.id]!, failed: failed[k.id]! },
+    ]),
   );
 }
 

@@ -19,6 +19,8 @@ export interface KindSummary {
   partial: { idle: number[]; load: number[] };
   /** Requests that had to be sent again (no responders, retryable error), per round: idle, load. */
   retried: { idle: number[]; load: number[] };
+  /** Requests with no answer within the bench's retry deadline, per round: idle, load. */
+  failed: { idle: number[]; load: number[] };
   /** Node CPU ms per request, per idle round. */
   nodeCpuMs: (number | undefined)[];
   /** The 64 shards' scans alone, in-process, ms at p50 (kinds that scan). */
@@ -47,6 +49,10 @@ export function summarize(
         idle: of("idle").map((r) => r.latency[k.id]!.retried),
         load: of("load").map((r) => r.latency[k.id]!.retried),
       },
+      failed: {
+        idle: of("idle").map((r) => r.latency[k.id]!.failed),
+        load: of("load").map((r) => r.latency[k.id]!.failed),
+      },
       idleP99PerGet: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.get!.p99),
       idleP99PerEcho: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.echo!.p99),
       nodeCpuMs: cpu.map((c) => c.perKind[k.id]?.nodeMs),
@@ -58,6 +64,10 @@ export function summarize(
 
 /** Values of the rounds, comma-separated. */
 const each = (v: (number | undefined)[], d: number): string => v.map((x) => fmt(x, d)).join(", ");
+
+/** Partial, retried and failed requests of each round of a config, as `0/0/0, 0/2/0`. */
+const trouble = (s: KindSummary, config: "idle" | "load"): string =>
+  s[config].p50.map((_, r) => `${s.partial[config][r]}/${s.retried[config][r]}/${s.failed[config][r]}`).join(", ");
 
 /** The table: one line per kind, every round's figure; then the target. */
 export function printTable(results: {
@@ -78,7 +88,8 @@ export function printTable(results: {
       "idle p99 / echo",
       "node CPU/req",
       "scans alone p50",
-      "partial / retried (idle; load)",
+      "partial/retried/failed idle",
+      "… load",
     ],
   ];
   for (const s of results.summary) {
@@ -92,9 +103,8 @@ export function printTable(results: {
       each(s.idleP99PerEcho, 1),
       s.id === "echo" ? "" : each(s.nodeCpuMs, 2),
       s.scanMsP50 === undefined ? "" : fmt(s.scanMsP50, 2),
-      s.id === "echo"
-        ? ""
-        : `${each(s.partial.idle, 0)} / ${each(s.retried.idle, 0)}; ${each(s.partial.load, 0)} / ${each(s.retried.load, 0)}`,
+      trouble(s, "idle"),
+      trouble(s, "load"),
     ]);
   }
   printRows(rows);
