@@ -85,7 +85,8 @@ test("cli - tally dev runs a server and node; inc, get and dlq work against it; 
       const { stdout } = await tally(["dlq"], env);
       return stdout.includes("BAD_BODY") ? stdout : undefined;
     },
-    { timeoutMs: 10_000, message: "the bad event in `tally dlq`" },
+    // Each attempt spawns the CLI (tsx start-up): seconds on a loaded machine.
+    { timeoutMs: 45_000, message: "the bad event in `tally dlq`" },
   );
   t.regex(listed, /tally\.ev\.\d+\.web\.home/);
   t.regex(listed, /"five"/);

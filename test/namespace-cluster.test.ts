@@ -46,6 +46,20 @@ async function checkOnce(
   return top.partial === undefined && list.partial === undefined;
 }
 
+/**
+ * Checks until a reply is complete: on a loaded machine a shard can miss the short gather
+ * deadline even when nothing moves; each reply on the way is still checked.
+ */
+async function completeSoon(
+  t: ExecutionContext,
+  nc: NatsConnection,
+  truth: NamespaceTruth,
+  shards: number,
+  message: string,
+): Promise<void> {
+  await waitFor(() => checkOnce(t, nc, truth, shards), { timeoutMs: 30_000, message });
+}
+
 test.serial("namespace reads across nodes - exact on 2 nodes, while a third joins, and after", async (t) => {
   const { nc, url, shards } = await tallyCluster(t, { shards: 16 });
   const dirs = await Promise.all(["a", "b", "c"].map(() => tempDir("tally-ns-")));
@@ -56,7 +70,7 @@ test.serial("namespace reads across nodes - exact on 2 nodes, while a third join
   await waitBalanced(nc, ["a", "b"]);
   const truth = new NamespaceTruth(NS, ["all", "hour", "day", "week", "month"]);
   await publishKnown(nc, truth, events());
-  t.true(await checkOnce(t, nc, truth, shards), "complete on two balanced nodes");
+  await completeSoon(t, nc, truth, shards, "complete on two balanced nodes");
 
   const c = spawn(2);
   let checks = 0;
@@ -71,7 +85,7 @@ test.serial("namespace reads across nodes - exact on 2 nodes, while a third join
   await within(joined, 60_000, "the third node to join");
   await c.ready;
   t.true(checks > 0, "checked while the node joined");
-  t.true(await checkOnce(t, nc, truth, shards), "complete once balanced");
+  await completeSoon(t, nc, truth, shards, "complete once balanced");
 });
 
 test.serial(
@@ -85,7 +99,7 @@ test.serial(
     const status = await waitBalanced(nc, ["a", "b", "c"]);
     const truth = new NamespaceTruth(NS, ["all", "hour", "day", "week", "month"]);
     await publishKnown(nc, truth, events());
-    t.true(await checkOnce(t, nc, truth, shards));
+    await completeSoon(t, nc, truth, shards, "complete on three balanced nodes");
 
     const lost = status.shards
       .filter((s) => s.owner === "b")
@@ -93,14 +107,23 @@ test.serial(
       .sort((x, y) => x - y);
     nodes[1]!.proc.kill("SIGKILL");
     t.is(await within(nodes[1]!.exited, 10_000, "node b to die"), "SIGKILL");
-    // Before the leases expire nobody owns b's shards: the reply says exactly which are missing.
+    // Before the leases expire nobody owns b's shards: the reply names every one of them
+    // (on a loaded machine another shard may miss the short deadline too, and is named).
     const top = await requestJson<TopReply>(nc, `count.top.${NS}.all`, { limit: 1000 });
     t.true(top.partial);
-    t.deepEqual(top.missingShards, lost);
+    t.deepEqual(
+      lost.filter((s) => !top.missingShards?.includes(s)),
+      [],
+      `every shard of the killed node is missing: ${top.missingShards}`,
+    );
+    t.deepEqual(
+      top.items,
+      truth.top("all", 0, 1000, (n) => !top.missingShards!.includes(shardOf(NS, encodeName(n), shards))),
+    );
     t.true(top.items.length < truth.top("all", 0, 1000).length, "the reply is short, and says so");
     await checkOnce(t, nc, truth, shards);
 
     await waitBalanced(nc, ["a", "c"]);
-    await waitFor(() => checkOnce(t, nc, truth, shards), { timeoutMs: 30_000, message: "complete after failover" });
+    await completeSoon(t, nc, truth, shards, "complete after failover");
   },
 );

@@ -51,6 +51,7 @@ export class ShardCounts {
   /** Per period code: the smallest bucket key still retained (-Infinity: all kept). */
   readonly #cutoff = new Array<number>(8).fill(-Infinity);
   #entries = 0;
+  #version = 0;
   #sweep: IterableIterator<Counter> | undefined;
 
   constructor(periods: readonly Period[], retention: Readonly<Retention> = {}) {
@@ -63,6 +64,14 @@ export class ShardCounts {
   /** Number of counters held. */
   get counters(): number {
     return this.#counters.size;
+  }
+
+  /**
+   * Changes with every change to any entry (apply, load, unload, sweep, clear): an answer
+   * computed from the counts stays right while it is the same (e.g. a cached top N).
+   */
+  get version(): number {
+    return this.#version;
   }
 
   /** Number of (counter, period, bucket) entries held, all-time included. */
@@ -119,6 +128,7 @@ export class ShardCounts {
       if (!Number.isSafeInteger(delta)) throw overflow(ns, name);
       c = this.#add(key, ns, name);
     }
+    this.#version++;
     const gen = this.#changes.gen;
     const d = c.d;
     d[1] = d[1]! + delta;
@@ -170,6 +180,7 @@ export class ShardCounts {
   load(ns: string, name: string, key: number, value: number): void {
     const id = ns + SEP + name;
     const c = this.#counters.get(id) ?? this.#add(id, ns, name);
+    this.#version++;
     if (key === ALL_KEY) {
       c.d[1] = value;
       return;
@@ -191,6 +202,7 @@ export class ShardCounts {
   clear(): void {
     this.#counters.clear();
     this.#byNs.clear();
+    this.#version++;
     this.#changes = new ChangeTracker();
     this.#entries = 0;
     this.#sweep = undefined;
@@ -204,6 +216,7 @@ export class ShardCounts {
     if (at < 0) return;
     c.d.splice(at, STRIDE);
     this.#entries--;
+    this.#version++;
   }
 
   /**
@@ -252,6 +265,7 @@ export class ShardCounts {
     }
     d.length = w;
     this.#entries -= expired;
+    this.#version++;
     return expired;
   }
 

@@ -197,3 +197,32 @@ test("names come back decoded; a namespace never seen is empty", (t) => {
   m.clear();
   t.is(m.namespace("web"), undefined);
 });
+
+test("version changes with every change to the counts, and only then", (t) => {
+  const m = new ShardCounts(["all", "day"], { day: DAY });
+  const seen = new Set<number>([m.version]);
+  const changed = (what: string) => {
+    t.false(seen.has(m.version), `${what} changes the version`);
+    seen.add(m.version);
+  };
+  m.apply("web", "a", 1, T0);
+  changed("apply");
+  m.load("web", "b", ALL_KEY, 5);
+  changed("load");
+  m.unload("web", "a", bucketKey("day", bucketIndex("day", T0)));
+  changed("unload");
+  m.apply("web", "a", 1, T0);
+  changed("apply again");
+  const before = m.version;
+  t.deepEqual(topOfShard(m.namespace("web"), ALL_KEY, 5), [
+    { name: "b", value: 5 },
+    { name: "a", value: 2 },
+  ]);
+  m.setNow(T0);
+  t.is(m.version, before, "reading and moving the clock are not changes");
+  m.setNow(T0 + 10 * DAY);
+  t.true(m.sweep(100).removed > 0);
+  changed("sweep");
+  m.clear();
+  changed("clear");
+});

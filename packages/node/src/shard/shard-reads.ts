@@ -17,7 +17,7 @@ import { CatchUpProbe } from "./catch-up-probe.js";
 import type { LogGapView } from "./log-gap-marks.js";
 import { answerRead, parseShardRead, type ReadSettings, type ShardRead } from "./read-server.js";
 import { SequenceWaiters } from "./sequence-waiters.js";
-import { answerShardQuery } from "./shard-query.js";
+import { ShardQueryCache, answerShardQuery } from "./shard-query.js";
 import type { ShardProgress } from "./shard-progress.js";
 
 /** What serving a shard's reads needs from the node. */
@@ -63,6 +63,7 @@ export class ShardReads {
   readonly #hooks: ShardReadsHooks;
   readonly #waiters = new SequenceWaiters<{ msg: Msg; read: AnyRead }>();
   readonly #probe: CatchUpProbe;
+  readonly #queryCache = new ShardQueryCache();
   #subs: Subscription[] = [];
   /** Reads wait for this sequence until the shard has caught up after it was taken (0 once it has). */
   #readyTarget = 0;
@@ -185,7 +186,7 @@ export class ShardReads {
         throw new RequestError("SHARD_NOT_OWNED", `shard ${this.#shard} moved while this read waited; retry`);
       const annotation = this.#ctx.logGaps.annotation(this.#shard);
       if ("req" in read) answerRead(msg, read, this.#counts, this.#ctx, this.#ctx.now(), annotation);
-      else answerShardQuery(msg, read, this.#counts, annotation);
+      else answerShardQuery(msg, read, this.#counts, this.#queryCache, annotation);
       this.#ctx.metrics.reads.inc({ outcome: "ok" });
     } catch (err) {
       this.#fail(msg, err);

@@ -1,0 +1,107 @@
+/**
+ * The two measurements of bench/namespace.ts: latency rounds (every kind interleaved, one
+ * request at a time, so noise from elsewhere hits all kinds alike) and node CPU per request.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import { timedRequest } from "./timed-request.js";
+import { cpuDelta, cpuMark } from "../lib/cpu.js";
+import { latencyStats, type LatencyStats } from "../lib/stats.js";
+import { hrNow, msSince, sleep } from "../lib/time.js";
+import { halted } from "../lib/cleanup.js";
+import type { ReadKind } from "./requests.js";
+import { CPU_READS, READS, WARMUP } from "./options.js";
+
+/**
+ * A kind's latency in a round (retries and partial replies included), how many replies were
+ * partial, how many requests had to be sent again and how many got no answer at all (their
+ * latency is the wait until the bench gave up).
+ */
+export type RoundStats = LatencyStats & { partial: number; retried: number; failed: number };
+
+/**
+ * One round: {@link WARMUP} unmeasured then {@link READS} measured requests of each kind, the
+ * kinds taking turns; every reply is checked against the ground truth (outside the timing).
+ */
+export async function latencyRound(nc: NatsConnection, kinds: ReadKind[]): Promise<Record<string, RoundStats>> {
+  const ms: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k.id, []]));
+  const partial: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
+  const retried: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
+  const failed: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
+  for (let i = -WARMUP; i < READS && !halted(); i++) {
+    for (const kind of kinds) {
+      const t = await timedRequest(nc, kind, i + WARMUP);
+      if (i < 0) continue;
+      ms[kind.id]!.push(t.ms);
+      if (t.partial) partial[kind.id]!++;
+      if (t.retries > 0) retried[kind.id]!++;
+      if (t.failed) failed[kind.id]!++;
+    }
+  }
+  return Object.fromEntries(
+    kinds.map((k) => [
+      k.id,
+      { ...latencyStats(ms[k.id]!), partial: partial[k.id]!, retried: retried[k.id]!, failed: failed[k.id]! },
+    ]),
+  );
+}
+
+/**
+ * Waits until the node has settled after a burst (its snapshot and checkpoint of what it just
+ * counted): its CPU below `cores` over a whole second, within `timeoutMs`. Resolves with the wait
+ * in ms, and whether it settled (a busy shared machine may keep it above; the round then runs).
+ */
+export async function waitNodeQuiet(
+  pid: number | undefined,
+  cores: number,
+  timeoutMs: number,
+): Promise<{ waitedMs: number; settled: boolean }> {
+  const t = hrNow();
+  while (msSince(t) < timeoutMs && !halted()) {
+    const a = cpuMark({ node: pid });
+    await sleep(1000);
+    const used = cpuDelta(a, cpuMark({ node: pid })).processes.node?.cores;
+    if (used === undefined || used < cores) return { waitedMs: msSince(t), settled: true };
+  }
+  return { waitedMs: msSince(t), settled: false };
+}
+
+/** CPU milliseconds per request of one kind, of the node and of nats-server. */
+export interface CpuPerRequest {
+  nodeMs: number | undefined;
+  natsServerMs: number | undefined;
+  requests: number;
+  /** Replies that were partial. */
+  partial: number;
+}
+
+/**
+ * {@link CPU_READS} requests of each kind back to back (one at a time), with the CPU the node
+ * and nats-server used meanwhile, less what the idle node uses in as long (measured first).
+ */
+export async function cpuPerRequest(
+  nc: NatsConnection,
+  kinds: ReadKind[],
+  pids: { node: number | undefined; natsServer: number | undefined },
+): Promise<{ idleNodeCores: number | undefined; perKind: Record<string, CpuPerRequest> }> {
+  const a = cpuMark(pids);
+  await sleep(3000);
+  const idle = cpuDelta(a, cpuMark(pids));
+  const idleNode = idle.processes.node?.cores;
+  const idleServer = idle.processes.natsServer?.cores;
+  const perKind: Record<string, CpuPerRequest> = {};
+  for (const kind of kinds) {
+    const before = cpuMark(pids);
+    let partial = 0;
+    for (let i = 0; i < CPU_READS && !halted(); i++) if ((await timedRequest(nc, kind, i)).partial) partial++;
+    const d = cpuDelta(before, cpuMark(pids));
+    const per = (sec: number | undefined, idleCores: number | undefined) =>
+      sec === undefined ? undefined : ((sec - (idleCores ?? 0) * d.wallSec) * 1000) / CPU_READS;
+    perKind[kind.id] = {
+      nodeMs: per(d.processes.node?.cpuSec, idleNode),
+      natsServerMs: per(d.processes.natsServer?.cpuSec, idleServer),
+      requests: CPU_READS,
+      partial,
+    };
+  }
+  return { idleNodeCores: idleNode, perKind };
+}

@@ -1,0 +1,36 @@
+/**
+ * Options and constants of bench/namespace.ts: `--counters N --events-per-counter E
+ * --other-counters M --reads R --rounds K --rate RATE --cpu-reads C`, read when this module loads.
+ */
+import { intArg } from "../lib/args.js";
+
+/** Shards of the cluster (`natsMappings(64)`), as a default deployment. */
+export const SHARDS = 64;
+/** Counters of the namespace that top and list read. */
+export const COUNTERS = intArg("counters", 100_000);
+/** Events per counter of that namespace, spread over the last {@link SPREAD_DAYS} days. */
+export const EVENTS_PER_COUNTER = intArg("events-per-counter", 3);
+/** Counters of a second namespace (its events share the shards and the log). */
+export const OTHER_COUNTERS = intArg("other-counters", 20_000);
+/** Measured requests of each kind per round (after {@link WARMUP} unmeasured ones). */
+export const READS = intArg("reads", 400);
+/** Rounds of each configuration (idle, under load), alternating: at least 2 to see the spread. */
+export const ROUNDS = intArg("rounds", 2);
+/** Steady load while reads are measured "under load", acked publishes per second. */
+export const RATE = intArg("rate", 2000);
+/** Requests of one kind per node-CPU measurement (/proc ticks are 10 ms). */
+export const CPU_READS = intArg("cpu-reads", 200);
+/** Unmeasured requests of each kind before a round. */
+export const WARMUP = 30;
+/** Acked publishes in flight while filling. */
+export const WINDOW = 2000;
+/** Days the events of the filled namespaces are spread over (ending now). */
+export const SPREAD_DAYS = 7;
+
+/** The namespace top and list read, the second namespace (also the load's), and one never counted. */
+export const NS = "pages";
+export const OTHER_NS = "other";
+export const EMPTY_NS = "nothing";
+
+/** The target: top limit 10 over {@link COUNTERS} (100,000) counters on one node, idle. */
+export const TARGET_TOP10_P99_MS = 10;

@@ -1,0 +1,122 @@
+/** The summary and the printed table of bench/namespace.ts. */
+import { fmt, printRows, yes } from "../lib/table.js";
+import type { Round } from "../namespace.js";
+import type { CpuPerRequest } from "./measure.js";
+import type { ReadKind } from "./requests.js";
+import type { ScanCosts } from "./scan-cost.js";
+
+/** One kind's figures over every round: one value per round, in round order. */
+export interface KindSummary {
+  id: string;
+  label: string;
+  idle: { p50: number[]; p99: number[] };
+  load: { p50: number[]; p99: number[] };
+  /** p99 / the same round's `count.get` p99 (idle). */
+  idleP99PerGet: number[];
+  /** p99 / the same round's echo p99 (idle). */
+  idleP99PerEcho: number[];
+  /** Partial replies (some shard missing at the gather deadline), per round: idle, load. */
+  partial: { idle: number[]; load: number[] };
+  /** Requests that had to be sent again (no responders, retryable error), per round: idle, load. */
+  retried: { idle: number[]; load: number[] };
+  /** Requests with no answer within the bench's retry deadline, per round: idle, load. */
+  failed: { idle: number[]; load: number[] };
+  /** Node CPU ms per request, per idle round. */
+  nodeCpuMs: (number | undefined)[];
+  /** The 64 shards' scans alone, in-process, ms at p50 (kinds that scan). */
+  scanMsP50?: number;
+}
+
+/** Every kind's figures, per round, with the ratios against both baselines of the same round. */
+export function summarize(
+  kinds: ReadKind[],
+  rounds: Round[],
+  cpu: { perKind: Record<string, CpuPerRequest> }[],
+  scan: ScanCosts,
+): KindSummary[] {
+  const of = (config: Round["config"]) => rounds.filter((r) => r.config === config);
+  return kinds.map((k) => {
+    const s: KindSummary = {
+      id: k.id,
+      label: k.label,
+      idle: { p50: of("idle").map((r) => r.latency[k.id]!.p50), p99: of("idle").map((r) => r.latency[k.id]!.p99) },
+      load: { p50: of("load").map((r) => r.latency[k.id]!.p50), p99: of("load").map((r) => r.latency[k.id]!.p99) },
+      partial: {
+        idle: of("idle").map((r) => r.latency[k.id]!.partial),
+        load: of("load").map((r) => r.latency[k.id]!.partial),
+      },
+      retried: {
+        idle: of("idle").map((r) => r.latency[k.id]!.retried),
+        load: of("load").map((r) => r.latency[k.id]!.retried),
+      },
+      failed: {
+        idle: of("idle").map((r) => r.latency[k.id]!.failed),
+        load: of("load").map((r) => r.latency[k.id]!.failed),
+      },
+      idleP99PerGet: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.get!.p99),
+      idleP99PerEcho: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.echo!.p99),
+      nodeCpuMs: cpu.map((c) => c.perKind[k.id]?.nodeMs),
+    };
+    if (scan[k.id]) s.scanMsP50 = scan[k.id]!.p50;
+    return s;
+  });
+}
+
+/** Values of the rounds, comma-separated. */
+const each = (v: (number | undefined)[], d: number): string => v.map((x) => fmt(x, d)).join(", ");
+
+/** Partial, retried and failed requests of each round of a config, as `0/0/0, 0/2/0`. */
+const trouble = (s: KindSummary, config: "idle" | "load"): string =>
+  s[config].p50.map((_, r) => `${s.partial[config][r]}/${s.retried[config][r]}/${s.failed[config][r]}`).join(", ");
+
+/** The table: one line per kind, every round's figure; then the target. */
+export function printTable(results: {
+  summary: KindSummary[];
+  target: { what: string; worstP99: number; met: boolean };
+  dataset: { countersInDayBucket: number; countersPerShard: { min: number; max: number } };
+  rounds: Round[];
+  env: { loadavgAtStart: number[] };
+}): void {
+  const rows = [
+    [
+      "request (ms; one value per round)",
+      "idle p50",
+      "idle p99",
+      "load p50",
+      "load p99",
+      "idle p99 / get",
+      "idle p99 / echo",
+      "node CPU/req",
+      "scans alone p50",
+      "partial/retried/failed idle",
+      "… load",
+    ],
+  ];
+  for (const s of results.summary) {
+    rows.push([
+      s.label,
+      each(s.idle.p50, 2),
+      each(s.idle.p99, 2),
+      each(s.load.p50, 2),
+      each(s.load.p99, 2),
+      each(s.idleP99PerGet, 1),
+      each(s.idleP99PerEcho, 1),
+      s.id === "echo" ? "" : each(s.nodeCpuMs, 2),
+      s.scanMsP50 === undefined ? "" : fmt(s.scanMsP50, 2),
+      trouble(s, "idle"),
+      trouble(s, "load"),
+    ]);
+  }
+  printRows(rows);
+  const loads = results.rounds.filter((r) => r.load).map((r) => fmt(r.load!.ackedPerSec));
+  const avgs = results.rounds.map((r) => fmt(r.loadavgAtStart[0], 1));
+  console.log(
+    `\n${results.dataset.countersInDayBucket} counters in the day bucket read; ` +
+      `${results.dataset.countersPerShard.min}–${results.dataset.countersPerShard.max} counters per shard; ` +
+      `load rounds at ${loads.join(", ")} acked/s; 1-min load average at each round: ${avgs.join(", ")} ` +
+      `(at start ${fmt(results.env.loadavgAtStart[0], 1)})`,
+  );
+  console.log(
+    `target: ${results.target.what}: worst ${fmt(results.target.worstP99, 2)} ms, met: ${yes(results.target.met)}`,
+  );
+}

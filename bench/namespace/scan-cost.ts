@@ -1,0 +1,64 @@
+/**
+ * What the scans alone cost, in this process, with no NATS: the same events applied to 64
+ * `ShardCounts` (one per shard, as the node holds them), then `topOfShard` / `listOfShard`
+ * over every shard, as one request makes the owners do.
+ */
+import {
+  DEFAULT_PERIODS,
+  ShardCounts,
+  bucketKey,
+  encodeName,
+  listOfShard,
+  shardOf,
+  topOfShard,
+  type NamespaceCounters,
+} from "@tally/core";
+import { summary, type Summary } from "../lib/stats.js";
+import { hrNow, msSince } from "../lib/time.js";
+import { eventOf, nameOf, type GroundTruth } from "./dataset.js";
+import { COUNTERS, EVENTS_PER_COUNTER, NS, SHARDS } from "./options.js";
+
+/** Measured passes over all 64 shards per scan kind. */
+const PASSES = 60;
+/** Unmeasured passes of every kind first, so no kind pays the JIT for the others. */
+const WARMUP_PASSES = 20;
+
+/** Per scan kind: ms for all 64 shards' scans of one request (p50, p99 …), and per shard at p50. */
+export type ScanCosts = Record<string, Summary & { perShardP50Us: number }>;
+
+/** Builds the shards of {@link NS} and times each kind of scan over all of them. */
+export function measureScanCost(now: number, truth: GroundTruth): { counters: number[]; costs: ScanCosts } {
+  const shards = Array.from({ length: SHARDS }, () => new ShardCounts(DEFAULT_PERIODS));
+  const tokens = Array.from({ length: COUNTERS }, (_, k) => encodeName(nameOf(k)));
+  const shardOfCounter = tokens.map((t) => shardOf(NS, t, SHARDS));
+  for (let i = 0; i < COUNTERS * EVENTS_PER_COUNTER; i++) {
+    const e = eventOf(i, COUNTERS, now);
+    shards[shardOfCounter[e.counter]!]!.apply(NS, tokens[e.counter]!, e.delta, e.ts);
+  }
+  const maps = shards.map((s) => s.namespace(NS));
+  const dayKey = bucketKey("day", truth.dayIndex);
+  const middle = truth.sortedNames[Math.floor(truth.sortedNames.length / 2)]!;
+  const scans: Record<string, (c: NamespaceCounters | undefined) => unknown> = {
+    top10: (c) => topOfShard(c, dayKey, 10),
+    top100: (c) => topOfShard(c, dayKey, 100),
+    top1000: (c) => topOfShard(c, dayKey, 1000),
+    topAll10: (c) => topOfShard(c, 0, 10),
+    listFirst: (c) => listOfShard(c, 0, "", "", 100),
+    listMiddle: (c) => listOfShard(c, 0, "", middle, 100),
+    listPrefix: (c) => listOfShard(c, 0, "checkout-", "", 100),
+  };
+  for (let pass = 0; pass < WARMUP_PASSES; pass++)
+    for (const scan of Object.values(scans)) for (const c of maps) scan(c);
+  const costs: ScanCosts = {};
+  for (const [id, scan] of Object.entries(scans)) {
+    const ms: number[] = [];
+    for (let pass = 0; pass < PASSES; pass++) {
+      const t = hrNow();
+      for (const c of maps) scan(c);
+      ms.push(msSince(t));
+    }
+    const s = summary(ms);
+    costs[id] = { ...s, perShardP50Us: (s.p50 * 1000) / SHARDS };
+  }
+  return { counters: maps.map((m) => m?.size ?? 0), costs };
+}
