@@ -23,6 +23,8 @@ export interface KindSummary {
   failed: { idle: number[]; load: number[] };
   /** Node CPU ms per request, per idle round. */
   nodeCpuMs: (number | undefined)[];
+  /** nats-server CPU ms per request, per idle round. */
+  serverCpuMs: (number | undefined)[];
   /** The 64 shards' scans alone, in-process, CPU ms per request (kinds that scan). */
   scanCpuMs?: number;
 }
@@ -56,6 +58,7 @@ export function summarize(
       idleP99PerGet: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.get!.p99),
       idleP99PerEcho: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.echo!.p99),
       nodeCpuMs: cpu.map((c) => c.perKind[k.id]?.nodeMs),
+      serverCpuMs: cpu.map((c) => c.perKind[k.id]?.natsServerMs),
     };
     if (scan[k.id]) s.scanCpuMs = scan[k.id]!.cpuMs;
     return s;
@@ -87,6 +90,7 @@ export function printTable(results: {
       "idle p99 / get",
       "idle p99 / echo",
       "node CPU/req",
+      "server CPU/req",
       "scans alone CPU",
       "partial/retried/failed idle",
       "… load",
@@ -102,6 +106,7 @@ export function printTable(results: {
       each(s.idleP99PerGet, 1),
       each(s.idleP99PerEcho, 1),
       s.id === "echo" ? "" : each(s.nodeCpuMs, 2),
+      s.id === "echo" ? "" : each(s.serverCpuMs, 2),
       s.scanCpuMs === undefined ? "" : fmt(s.scanCpuMs, 2),
       trouble(s, "idle"),
       trouble(s, "load"),
