@@ -78,7 +78,11 @@ async function main() {
   const dataDir = await cleanTempDir("tally-bench-ns-node-");
   const node = await spawnNode(server.url, dataDir.path, { args: ["--log-level", "info"] });
   const echo = await startEcho(server.url);
-  const filled = { ...(await fill(nc, js, now)), nodeLoopDelay: await scrapeLoopDelay(node.httpPort) };
+  const filled = {
+    ...(await fill(nc, js, now)),
+    nodeLoopDelay: await scrapeLoopDelay(node.httpPort),
+    nodeWarnings: { ...node.child.warnings },
+  };
   log(`fill: ${filled.events} events counted in ${(filled.appliedMs / 1000).toFixed(1)} s`);
 
   const kinds = readKinds(truth);

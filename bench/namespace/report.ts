@@ -1,6 +1,7 @@
 /** The summary and the printed table of bench/namespace.ts. */
 import { fmt, printRows, yes } from "../lib/table.js";
 import type { Round } from "../namespace.js";
+import type { LoopDelay } from "./event-loop.js";
 import type { CpuPerRequest } from "./measure.js";
 import type { ReadKind } from "./requests.js";
 import type { ScanCosts } from "./scan-cost.js";
@@ -76,6 +77,7 @@ const trouble = (s: KindSummary, config: "idle" | "load"): string =>
 export function printTable(results: {
   summary: KindSummary[];
   target: { what: string; worstP99: number; met: boolean };
+  fill: { nodeLoopDelay: LoopDelay; nodeWarnings: Record<string, number> };
   dataset: { countersInDayBucket: number; countersPerShard: { min: number; max: number } };
   rounds: Round[];
   env: { loadavgAtStart: number[] };
@@ -120,6 +122,18 @@ export function printTable(results: {
       `${results.dataset.countersPerShard.min}–${results.dataset.countersPerShard.max} counters per shard; ` +
       `load rounds at ${loads.join(", ")} acked/s; 1-min load average at each round: ${avgs.join(", ")} ` +
       `(at start ${fmt(results.env.loadavgAtStart[0], 1)})`,
+  );
+  const lapse = "stopped serving shard: lease lapsed before it could be renewed";
+  let before = results.fill.nodeWarnings[lapse] ?? 0;
+  const perRound = results.rounds.map((r) => {
+    const lapses = (r.nodeWarningsSoFar[lapse] ?? 0) - before;
+    before = r.nodeWarningsSoFar[lapse] ?? 0;
+    return `${r.config} ${r.round} ${fmt(r.nodeLoopDelay.p99)}/${fmt(r.nodeLoopDelay.max)} ms, ${lapses} lapses`;
+  });
+  const f = results.fill;
+  console.log(
+    `node event-loop delay p99/max, lease lapses: fill ${fmt(f.nodeLoopDelay.p99)}/${fmt(f.nodeLoopDelay.max)} ms, ` +
+      `${f.nodeWarnings[lapse] ?? 0} lapses; ${perRound.join("; ")}`,
   );
   console.log(
     `target: ${results.target.what}: worst ${fmt(results.target.worstP99, 2)} ms, met: ${yes(results.target.met)}`,
