@@ -22,6 +22,7 @@ import { log, nowMs, sleep } from "./lib/time.js";
 import { startEcho } from "./ingest/helpers.js";
 import { DAY_MS, GroundTruth } from "./namespace/dataset.js";
 import { fill, waitCounted } from "./namespace/fill.js";
+import { scrapeLoopDelay, type LoopDelay } from "./namespace/event-loop.js";
 import { startLoad, type LoadStats } from "./namespace/load.js";
 import { cpuPerRequest, latencyRound, waitNodeQuiet, type RoundStats } from "./namespace/measure.js";
 import * as o from "./namespace/options.js";
@@ -38,6 +39,8 @@ export interface Round {
   settle: { waitedMs: number; settled: boolean };
   latency: Record<string, RoundStats>;
   load?: LoadStats;
+  /** The node's event-loop delay during the round (ms). */
+  nodeLoopDelay: LoopDelay;
   /** The node's warnings so far (counted by message), at the end of the round. */
   nodeWarningsSoFar: Record<string, number>;
 }
@@ -56,6 +59,8 @@ async function main() {
     rounds: o.ROUNDS,
     loadRate: o.RATE,
     cpuReads: o.CPU_READS,
+    roundMaxS: o.ROUND_MAX_S,
+    pauseMs: o.PAUSE_MS,
     periods: "defaults (all, hour, day, week, month)",
   };
   log(`${o.COUNTERS} counters in ${o.NS}, ${o.ROUNDS} rounds; load average ${env.loadavgAtStart.join(" ")}`);
@@ -73,7 +78,11 @@ async function main() {
   const dataDir = await cleanTempDir("tally-bench-ns-node-");
   const node = await spawnNode(server.url, dataDir.path, { args: ["--log-level", "info"] });
   const echo = await startEcho(server.url);
-  const filled = await fill(nc, js, now);
+  const filled = {
+    ...(await fill(nc, js, now)),
+    nodeLoopDelay: await scrapeLoopDelay(node.httpPort),
+    nodeWarnings: { ...node.child.warnings },
+  };
   log(`fill: ${filled.events} events counted in ${(filled.appliedMs / 1000).toFixed(1)} s`);
 
   const kinds = readKinds(truth);
@@ -82,9 +91,10 @@ async function main() {
   const cpu: ({ round: number } & Awaited<ReturnType<typeof cpuPerRequest>>)[] = [];
   // Below this share of a core the node is done with its snapshot and checkpoint of a burst.
   const quiet = () => waitNodeQuiet(pids.node, 0.15, 90_000);
-  const progress = (latency: Record<string, RoundStats>) => {
+  const progress = (latency: Record<string, RoundStats>, loop: LoopDelay) => {
     const l = (id: string) => `${id} ${latency[id]!.p50.toFixed(1)}/${latency[id]!.p99.toFixed(1)}`;
     log(`  p50/p99 ms: ${["echo", "get", "gather", "top10", "top1000", "listFirst"].map(l).join(", ")}`);
+    log(`  node event-loop delay p99/max ms: ${loop.p99?.toFixed(0)}/${loop.max?.toFixed(0)}`);
     log(`  node warnings so far: ${JSON.stringify(node.child.warnings)}`);
   };
   for (let r = 1; r <= o.ROUNDS; r++) {
@@ -92,10 +102,12 @@ async function main() {
     const settle = await quiet();
     log(`round ${r}: idle (settled: ${settle.settled} after ${(settle.waitedMs / 1000).toFixed(1)} s)`);
     const idleAvg = loadavg();
+    await scrapeLoopDelay(node.httpPort); // starts the window
     const idleLatency = await latencyRound(nc, kinds);
+    const idleLoop = await scrapeLoopDelay(node.httpPort);
     const idleRound = { config: "idle", round: r, loadavgAtStart: idleAvg, settle, latency: idleLatency } as const;
-    rounds.push({ ...idleRound, nodeWarningsSoFar: { ...node.child.warnings } });
-    progress(idleRound.latency);
+    rounds.push({ ...idleRound, nodeLoopDelay: idleLoop, nodeWarningsSoFar: { ...node.child.warnings } });
+    progress(idleRound.latency, idleLoop);
     log(`round ${r}: node CPU per request`);
     cpu.push({
       round: r,
@@ -111,11 +123,13 @@ async function main() {
     await sleep(2000); // let the load reach its rate
     const loadSettle = { waitedMs: 2000, settled: true };
     const loadavgAtStart = loadavg();
+    await scrapeLoopDelay(node.httpPort);
     const latency = await latencyRound(nc, kinds);
+    const loadLoop = await scrapeLoopDelay(node.httpPort);
     const stats = await load.stop();
     const loadRound = { config: "load", round: r, loadavgAtStart, settle: loadSettle, latency, load: stats } as const;
-    rounds.push({ ...loadRound, nodeWarningsSoFar: { ...node.child.warnings } });
-    progress(loadRound.latency);
+    rounds.push({ ...loadRound, nodeLoopDelay: loadLoop, nodeWarningsSoFar: { ...node.child.warnings } });
+    progress(loadRound.latency, loadLoop);
     await save(false);
     // The next idle round starts once the node has counted the whole load.
     await waitCounted(nc, (await jsm.streams.info(EVENTS_STREAM)).state.last_seq, 120_000);

@@ -9,7 +9,7 @@ import { latencyStats, type LatencyStats } from "../lib/stats.js";
 import { hrNow, msSince, sleep } from "../lib/time.js";
 import { halted } from "../lib/cleanup.js";
 import type { ReadKind } from "./requests.js";
-import { CPU_READS, READS, WARMUP } from "./options.js";
+import { CPU_READS, PAUSE_MS, READS, ROUND_MAX_S, WARMUP } from "./options.js";
 
 /**
  * A kind's latency in a round (retries and partial replies included), how many replies were
@@ -20,16 +20,19 @@ export type RoundStats = LatencyStats & { partial: number; retried: number; fail
 
 /**
  * One round: {@link WARMUP} unmeasured then {@link READS} measured requests of each kind, the
- * kinds taking turns; every reply is checked against the ground truth (outside the timing).
+ * kinds taking turns, one at a time with {@link PAUSE_MS} after each; every reply is checked against the ground truth (outside the timing).
+ * Stops early after {@link ROUND_MAX_S} (the stats say how many requests were measured).
  */
 export async function latencyRound(nc: NatsConnection, kinds: ReadKind[]): Promise<Record<string, RoundStats>> {
   const ms: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k.id, []]));
   const partial: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
   const retried: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
   const failed: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
-  for (let i = -WARMUP; i < READS && !halted(); i++) {
+  const t0 = hrNow();
+  for (let i = -WARMUP; i < READS && !halted() && msSince(t0) < ROUND_MAX_S * 1000; i++) {
     for (const kind of kinds) {
       const t = await timedRequest(nc, kind, i + WARMUP);
+      await sleep(PAUSE_MS);
       if (i < 0) continue;
       ms[kind.id]!.push(t.ms);
       if (t.partial) partial[kind.id]!++;

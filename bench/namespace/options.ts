@@ -13,13 +13,20 @@ export const EVENTS_PER_COUNTER = intArg("events-per-counter", 3);
 /** Counters of a second namespace (its events share the shards and the log). */
 export const OTHER_COUNTERS = intArg("other-counters", 20_000);
 /** Measured requests of each kind per round (after {@link WARMUP} unmeasured ones). */
-export const READS = intArg("reads", 400);
+export const READS = intArg("reads", 200);
+/**
+ * Pause after each request of a round. Back to back, the costly kinds (tens of ms of node CPU
+ * each) keep the node's core busy with reads alone, and the round measures a saturated node.
+ */
+export const PAUSE_MS = intArg("pause-ms", 30);
 /** Rounds of each configuration (idle, under load), alternating: at least 2 to see the spread. */
 export const ROUNDS = intArg("rounds", 2);
+/** A round stops early after this many seconds (a saturated node may answer slowly). */
+export const ROUND_MAX_S = intArg("round-max-s", 300);
 /** Steady load while reads are measured "under load", acked publishes per second. */
 export const RATE = intArg("rate", 2000);
 /** Requests of one kind per node-CPU measurement (/proc ticks are 10 ms). */
-export const CPU_READS = intArg("cpu-reads", 200);
+export const CPU_READS = intArg("cpu-reads", 100);
 /** Unmeasured requests of each kind before a round. */
 export const WARMUP = 30;
 /** Acked publishes in flight while filling. */

@@ -1,6 +1,7 @@
 /** The summary and the printed table of bench/namespace.ts. */
 import { fmt, printRows, yes } from "../lib/table.js";
 import type { Round } from "../namespace.js";
+import type { LoopDelay } from "./event-loop.js";
 import type { CpuPerRequest } from "./measure.js";
 import type { ReadKind } from "./requests.js";
 import type { ScanCosts } from "./scan-cost.js";
@@ -23,8 +24,10 @@ export interface KindSummary {
   failed: { idle: number[]; load: number[] };
   /** Node CPU ms per request, per idle round. */
   nodeCpuMs: (number | undefined)[];
-  /** The 64 shards' scans alone, in-process, ms at p50 (kinds that scan). */
-  scanMsP50?: number;
+  /** nats-server CPU ms per request, per idle round. */
+  serverCpuMs: (number | undefined)[];
+  /** The 64 shards' scans alone, in-process, CPU ms per request (kinds that scan). */
+  scanCpuMs?: number;
 }
 
 /** Every kind's figures, per round, with the ratios against both baselines of the same round. */
@@ -56,8 +59,9 @@ export function summarize(
       idleP99PerGet: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.get!.p99),
       idleP99PerEcho: of("idle").map((r) => r.latency[k.id]!.p99 / r.latency.echo!.p99),
       nodeCpuMs: cpu.map((c) => c.perKind[k.id]?.nodeMs),
+      serverCpuMs: cpu.map((c) => c.perKind[k.id]?.natsServerMs),
     };
-    if (scan[k.id]) s.scanMsP50 = scan[k.id]!.p50;
+    if (scan[k.id]) s.scanCpuMs = scan[k.id]!.cpuMs;
     return s;
   });
 }
@@ -73,6 +77,7 @@ const trouble = (s: KindSummary, config: "idle" | "load"): string =>
 export function printTable(results: {
   summary: KindSummary[];
   target: { what: string; worstP99: number; met: boolean };
+  fill: { nodeLoopDelay: LoopDelay; nodeWarnings: Record<string, number> };
   dataset: { countersInDayBucket: number; countersPerShard: { min: number; max: number } };
   rounds: Round[];
   env: { loadavgAtStart: number[] };
@@ -87,7 +92,8 @@ export function printTable(results: {
       "idle p99 / get",
       "idle p99 / echo",
       "node CPU/req",
-      "scans alone p50",
+      "server CPU/req",
+      "scans alone CPU",
       "partial/retried/failed idle",
       "… load",
     ],
@@ -102,7 +108,8 @@ export function printTable(results: {
       each(s.idleP99PerGet, 1),
       each(s.idleP99PerEcho, 1),
       s.id === "echo" ? "" : each(s.nodeCpuMs, 2),
-      s.scanMsP50 === undefined ? "" : fmt(s.scanMsP50, 2),
+      s.id === "echo" ? "" : each(s.serverCpuMs, 2),
+      s.scanCpuMs === undefined ? "" : fmt(s.scanCpuMs, 2),
       trouble(s, "idle"),
       trouble(s, "load"),
     ]);
@@ -115,6 +122,18 @@ export function printTable(results: {
       `${results.dataset.countersPerShard.min}–${results.dataset.countersPerShard.max} counters per shard; ` +
       `load rounds at ${loads.join(", ")} acked/s; 1-min load average at each round: ${avgs.join(", ")} ` +
       `(at start ${fmt(results.env.loadavgAtStart[0], 1)})`,
+  );
+  const lapse = "stopped serving shard: lease lapsed before it could be renewed";
+  let before = results.fill.nodeWarnings[lapse] ?? 0;
+  const perRound = results.rounds.map((r) => {
+    const lapses = (r.nodeWarningsSoFar[lapse] ?? 0) - before;
+    before = r.nodeWarningsSoFar[lapse] ?? 0;
+    return `${r.config} ${r.round} ${fmt(r.nodeLoopDelay.p99)}/${fmt(r.nodeLoopDelay.max)} ms, ${lapses} lapses`;
+  });
+  const f = results.fill;
+  console.log(
+    `node event-loop delay p99/max, lease lapses: fill ${fmt(f.nodeLoopDelay.p99)}/${fmt(f.nodeLoopDelay.max)} ms, ` +
+      `${f.nodeWarnings[lapse] ?? 0} lapses; ${perRound.join("; ")}`,
   );
   console.log(
     `target: ${results.target.what}: worst ${fmt(results.target.worstP99, 2)} ms, met: ${yes(results.target.met)}`,
