@@ -13,13 +13,14 @@ export interface PublishResult {
 }
 
 /**
- * Publishes `n` events round-robin over `subjects`, with at most `window` acked JetStream
- * publishes in flight; rejects after the in-flight ones settle if one fails. Event `i` has
- * the body `body(i)`, or none (+1) without `body`.
+ * Publishes `n` events round-robin over `subjects` (or to `subjects(i)`, for many subjects
+ * not held in memory at once), with at most `window` acked JetStream publishes in flight;
+ * rejects after the in-flight ones settle if one fails. Event `i` has the body `body(i)`, or
+ * none (+1) without `body`.
  */
 export async function publishAll(
   js: JetStreamClient,
-  subjects: string[],
+  subjects: string[] | ((i: number) => string),
   n: number,
   window: number,
   body?: (i: number) => Uint8Array,
@@ -47,11 +48,12 @@ export async function publishAll(
     error ??= err;
     settle();
   };
+  const subjectOf = typeof subjects === "function" ? subjects : (i: number) => subjects[i % subjects.length]!;
   const t0 = hrNow();
   while (sent < n || inflight > 0) {
     while (sent < n && inflight < window && error === undefined) {
       inflight++;
-      js.publish(subjects[sent % subjects.length]!, body ? body(sent) : EMPTY).then(onAck, onErr);
+      js.publish(subjectOf(sent), body ? body(sent) : EMPTY).then(onAck, onErr);
       sent++;
     }
     if (error !== undefined && inflight === 0) break;

@@ -52,48 +52,48 @@ export function eventOf(i: number, counters: number, now: number, salt = 1): Ben
 export const eventBody = (e: BenchEvent): Uint8Array =>
   new TextEncoder().encode(JSON.stringify({ delta: e.delta, ts: e.ts }));
 
-/** The event subjects of `counters` counters of `ns`, index = counter (names encoded). */
-export const eventSubjects = (ns: string, counters: number): string[] =>
-  Array.from({ length: counters }, (_, k) => `count.${ns}.${encodeName(nameOf(k))}`);
+/** The event subject of counter `k` of `ns` (its name encoded). */
+export const eventSubject = (ns: string, k: number): string => `count.${ns}.${encodeName(nameOf(k))}`;
 
-/** What every top and list reply of the filled namespace must be. */
+/** The longest top the bench asks for: the ground truth keeps no more. */
+export const MAX_TOP = 1000;
+
+/**
+ * What every top and list reply of the filled namespace must be. Compact for a million
+ * counters: values in typed arrays, the tops cut to {@link MAX_TOP} items.
+ */
 export class GroundTruth {
   /** Every name, sorted as the replies sort them. */
   readonly sortedNames: string[];
   /** All-time values, index = counter. */
-  readonly all: number[];
-  /** Values in the day bucket read (undefined: no event that day), index = counter. */
-  readonly day: (number | undefined)[];
+  readonly all: Float64Array;
   /** Days since the epoch of the day bucket read. */
   readonly dayIndex: number;
+  /** Counters with a value in the day bucket read. */
+  readonly inDay: number;
   readonly #topAll: TopItem[];
   readonly #topDay: TopItem[];
 
   /** The truth after `counters` × `perCounter` events {@link eventOf}(i, counters, now), day bucket `dayIndex`. */
   constructor(counters: number, perCounter: number, now: number, dayIndex: number) {
     this.dayIndex = dayIndex;
-    this.all = new Array<number>(counters).fill(0);
-    this.day = new Array<number | undefined>(counters).fill(undefined);
+    this.all = new Float64Array(counters);
+    const day = new Float64Array(counters); // 0: no event that day (every delta is at least 1)
     for (let i = 0; i < counters * perCounter; i++) {
       const e = eventOf(i, counters, now);
       this.all[e.counter]! += e.delta;
-      if (Math.floor(e.ts / DAY_MS) === dayIndex) this.day[e.counter] = (this.day[e.counter] ?? 0) + e.delta;
+      if (Math.floor(e.ts / DAY_MS) === dayIndex) day[e.counter]! += e.delta;
     }
     const names = Array.from({ length: counters }, (_, k) => nameOf(k));
-    this.sortedNames = [...names].sort(compareNames);
-    this.#topAll = names.map((name, k) => ({ name, value: this.all[k]! })).sort(compareTopItems);
-    this.#topDay = names
-      .flatMap((name, k) => (this.day[k] === undefined ? [] : [{ name, value: this.day[k] }]))
-      .sort(compareTopItems);
+    this.#topAll = topOf(names, this.all);
+    this.#topDay = topOf(names, day);
+    this.inDay = day.reduce((n, v) => (v > 0 ? n + 1 : n), 0);
+    this.sortedNames = names.sort(compareNames);
   }
 
-  /** Counters with a value in the day bucket read. */
-  get inDay(): number {
-    return this.#topDay.length;
-  }
-
-  /** The expected `items` of a top of `period` with `limit`. */
+  /** The expected `items` of a top of `period` with `limit` (at most {@link MAX_TOP}). */
   top(period: "day" | "all", limit: number): TopItem[] {
+    if (limit > MAX_TOP) throw new Error(`the ground truth keeps the top ${MAX_TOP} only`);
     return (period === "day" ? this.#topDay : this.#topAll).slice(0, limit);
   }
 
@@ -103,4 +103,17 @@ export class GroundTruth {
     const names = match.slice(0, limit);
     return match.length > limit ? { names, next: names[names.length - 1]! } : { names };
   }
+}
+
+/**
+ * The {@link MAX_TOP} best of the counters with a value (`values[k] > 0`), ordered as a top
+ * reply: the candidates at or above the MAX_TOP-th largest value (ties included), then sorted.
+ */
+function topOf(names: string[], values: Float64Array): TopItem[] {
+  const positive = values.filter((v) => v > 0).sort(); // a typed array sorts numerically
+  if (positive.length === 0) return [];
+  const cut = positive[Math.max(0, positive.length - MAX_TOP)]!;
+  const items: TopItem[] = [];
+  for (let k = 0; k < values.length; k++) if (values[k]! >= cut) items.push({ name: names[k]!, value: values[k]! });
+  return items.sort(compareTopItems).slice(0, MAX_TOP);
 }

@@ -1,12 +1,39 @@
-/** Filling the node: both namespaces' events published, then waited for until every shard counted them. */
+/** Filling the nodes: both namespaces' events published, then waited for until every shard counted them. */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { publishAll } from "../lib/publish.js";
 import { hrNow, log, msSince, sleep } from "../lib/time.js";
-import { eventBody, eventOf, eventSubjects } from "./dataset.js";
+import { eventBody, eventOf, eventSubject } from "./dataset.js";
 import { COUNTERS, EVENTS_PER_COUNTER, NS, OTHER_COUNTERS, OTHER_NS, WINDOW } from "./options.js";
 
 const enc = new TextEncoder();
+/** Events per {@link publishAll} call: a progress line after each. */
+const CHUNK = 200_000;
+
+/**
+ * Publishes `counters` × {@link EVENTS_PER_COUNTER} events of `ns` (event `i` is
+ * {@link eventOf}(i, counters, now, salt), to its counter's subject), {@link WINDOW} acked
+ * publishes in flight, in chunks with a progress line; resolves with the highest sequence.
+ */
+async function publishNamespace(js: JetStreamClient, ns: string, counters: number, now: number, salt: number) {
+  const n = counters * EVENTS_PER_COUNTER;
+  const t0 = hrNow();
+  let lastSeq = 0;
+  for (let from = 0; from < n; from += CHUNK) {
+    const count = Math.min(CHUNK, n - from);
+    const r = await publishAll(
+      js,
+      (i) => eventSubject(ns, (from + i) % counters),
+      count,
+      WINDOW,
+      (i) => eventBody(eventOf(from + i, counters, now, salt)),
+    );
+    lastSeq = Math.max(lastSeq, r.lastSeq);
+    const done = from + count;
+    log(`fill: ${ns} ${done}/${n} acked (${Math.round(done / (msSince(t0) / 1000))}/s)`);
+  }
+  return { events: n, lastSeq };
+}
 
 /**
  * Publishes {@link COUNTERS} × {@link EVENTS_PER_COUNTER} events of {@link NS} and as many per
@@ -15,20 +42,13 @@ const enc = new TextEncoder();
  */
 export async function fill(nc: NatsConnection, js: JetStreamClient, now: number) {
   const t0 = hrNow();
-  const n = COUNTERS * EVENTS_PER_COUNTER;
-  log(`fill: ${n} events over ${COUNTERS} counters of ${NS}`);
-  const main = await publishAll(js, eventSubjects(NS, COUNTERS), n, WINDOW, (i) =>
-    eventBody(eventOf(i, COUNTERS, now)),
-  );
-  const m = OTHER_COUNTERS * EVENTS_PER_COUNTER;
-  log(`fill: ${m} events over ${OTHER_COUNTERS} counters of ${OTHER_NS}`);
-  const other = await publishAll(js, eventSubjects(OTHER_NS, OTHER_COUNTERS), m, WINDOW, (i) =>
-    eventBody(eventOf(i, OTHER_COUNTERS, now, 7)),
-  );
+  const main = await publishNamespace(js, NS, COUNTERS, now, 1);
+  const other = await publishNamespace(js, OTHER_NS, OTHER_COUNTERS, now, 7);
   const publishMs = msSince(t0);
   const lastSeq = Math.max(main.lastSeq, other.lastSeq);
-  await waitCounted(nc, lastSeq, 300_000);
-  return { events: n + m, lastSeq, publishMs, appliedMs: msSince(t0) };
+  log(`fill: published in ${(publishMs / 1000).toFixed(1)} s; waiting until every shard counted seq ${lastSeq}`);
+  await waitCounted(nc, lastSeq, 600_000);
+  return { events: main.events + other.events, lastSeq, publishMs, appliedMs: msSince(t0) };
 }
 
 /**
@@ -43,7 +63,7 @@ export async function waitCounted(nc: NatsConnection, seq: number, timeoutMs: nu
       const r = (await nc.request(`count.top.${NS}.all`, body, { timeout: 10_000 })).json<Record<string, unknown>>();
       if (r.error === undefined && r.partial === undefined) return;
     } catch {
-      // a timeout while the node is busy applying: ask again
+      // a timeout while the nodes are busy applying: ask again
     }
     if (Date.now() > deadline) throw new Error(`shards had not counted seq ${seq} after ${attempt} asks`);
     await sleep(200);

@@ -1,6 +1,6 @@
 /**
  * The two measurements of bench/namespace.ts: latency rounds (every kind interleaved, one
- * request at a time, so noise from elsewhere hits all kinds alike) and node CPU per request.
+ * request at a time, so noise from elsewhere hits all kinds alike) and the nodes' CPU per request.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { timedRequest } from "./timed-request.js";
@@ -49,28 +49,33 @@ export async function latencyRound(nc: NatsConnection, kinds: ReadKind[]): Promi
 }
 
 /**
- * Waits until the node has settled after a burst (its snapshot and checkpoint of what it just
- * counted): its CPU below `cores` over a whole second, within `timeoutMs`. Resolves with the wait
- * in ms, and whether it settled (a busy shared machine may keep it above; the round then runs).
+ * Waits until every node has settled after a burst (its snapshot and checkpoint of what it
+ * just counted): each node's CPU below `cores` over a whole second, within `timeoutMs`.
+ * Resolves with the wait in ms, and whether they settled (a busy shared machine may keep one
+ * above; the round then runs).
  */
-export async function waitNodeQuiet(
-  pid: number | undefined,
+export async function waitNodesQuiet(
+  nodes: Record<string, number | undefined>,
   cores: number,
   timeoutMs: number,
 ): Promise<{ waitedMs: number; settled: boolean }> {
   const t = hrNow();
   while (msSince(t) < timeoutMs && !halted()) {
-    const a = cpuMark({ node: pid });
+    const a = cpuMark(nodes);
     await sleep(1000);
-    const used = cpuDelta(a, cpuMark({ node: pid })).processes.node?.cores;
-    if (used === undefined || used < cores) return { waitedMs: msSince(t), settled: true };
+    const d = cpuDelta(a, cpuMark(nodes));
+    if (Object.keys(nodes).every((id) => (d.processes[id]?.cores ?? 0) < cores))
+      return { waitedMs: msSince(t), settled: true };
   }
   return { waitedMs: msSince(t), settled: false };
 }
 
-/** CPU milliseconds per request of one kind, of the node and of nats-server. */
+/** CPU milliseconds per request of one kind, of the nodes and of nats-server. */
 export interface CpuPerRequest {
+  /** Summed over the nodes (the node that gathers and the shards' owners). */
   nodeMs: number | undefined;
+  /** Each node's share, by id. */
+  perNodeMs: Record<string, number | undefined>;
   natsServerMs: number | undefined;
   requests: number;
   /** Replies that were partial. */
@@ -78,33 +83,40 @@ export interface CpuPerRequest {
 }
 
 /**
- * {@link CPU_READS} requests of each kind back to back (one at a time), with the CPU the node
- * and nats-server used meanwhile, less what the idle node uses in as long (measured first).
+ * {@link CPU_READS} requests of each kind back to back (one at a time), with the CPU each node
+ * and nats-server used meanwhile, less what each uses idle in as long (measured first).
  */
 export async function cpuPerRequest(
   nc: NatsConnection,
   kinds: ReadKind[],
-  pids: { node: number | undefined; natsServer: number | undefined },
-): Promise<{ idleNodeCores: number | undefined; perKind: Record<string, CpuPerRequest> }> {
+  nodes: Record<string, number | undefined>,
+  natsServer: number | undefined,
+): Promise<{ idleNodeCores: Record<string, number | undefined>; perKind: Record<string, CpuPerRequest> }> {
+  const pids = { ...nodes, natsServer };
+  const ids = Object.keys(nodes);
   const a = cpuMark(pids);
   await sleep(3000);
   const idle = cpuDelta(a, cpuMark(pids));
-  const idleNode = idle.processes.node?.cores;
-  const idleServer = idle.processes.natsServer?.cores;
+  const idleCores = (k: string) => idle.processes[k]?.cores;
   const perKind: Record<string, CpuPerRequest> = {};
   for (const kind of kinds) {
     const before = cpuMark(pids);
     let partial = 0;
     for (let i = 0; i < CPU_READS && !halted(); i++) if ((await timedRequest(nc, kind, i)).partial) partial++;
     const d = cpuDelta(before, cpuMark(pids));
-    const per = (sec: number | undefined, idleCores: number | undefined) =>
-      sec === undefined ? undefined : ((sec - (idleCores ?? 0) * d.wallSec) * 1000) / CPU_READS;
+    const per = (k: string) => {
+      const sec = d.processes[k]?.cpuSec;
+      return sec === undefined ? undefined : ((sec - (idleCores(k) ?? 0) * d.wallSec) * 1000) / CPU_READS;
+    };
+    const perNodeMs = Object.fromEntries(ids.map((id) => [id, per(id)]));
+    const known = Object.values(perNodeMs);
     perKind[kind.id] = {
-      nodeMs: per(d.processes.node?.cpuSec, idleNode),
-      natsServerMs: per(d.processes.natsServer?.cpuSec, idleServer),
+      nodeMs: known.includes(undefined) ? undefined : known.reduce((x, y) => x! + y!, 0),
+      perNodeMs,
+      natsServerMs: per("natsServer"),
       requests: CPU_READS,
       partial,
     };
   }
-  return { idleNodeCores: idleNode, perKind };
+  return { idleNodeCores: Object.fromEntries(ids.map((id) => [id, idleCores(id)])), perKind };
 }

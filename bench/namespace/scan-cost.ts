@@ -18,10 +18,13 @@ import { hrNow, msSince } from "../lib/time.js";
 import { eventOf, nameOf, type GroundTruth } from "./dataset.js";
 import { COUNTERS, EVENTS_PER_COUNTER, NS, SHARDS } from "./options.js";
 
-/** Measured passes over all 64 shards per scan kind. */
-const PASSES = 60;
+/**
+ * Measured passes over all 64 shards per scan kind: 60 for 100,000 counters, fewer for more
+ * (a pass over 1M counters takes a tenth of a second or more), at least 10.
+ */
+const PASSES = Math.max(10, Math.min(60, Math.round((60 * 100_000) / COUNTERS)));
 /** Unmeasured passes of every kind first, so no kind pays the JIT for the others. */
-const WARMUP_PASSES = 20;
+const WARMUP_PASSES = Math.ceil(PASSES / 3);
 
 /**
  * Per scan kind, for all 64 shards' scans of one request: CPU ms (this process's user + system
@@ -31,7 +34,10 @@ const WARMUP_PASSES = 20;
 export type ScanCosts = Record<string, { cpuMs: number; perShardCpuUs: number; wall: Summary }>;
 
 /** Builds the shards of {@link NS} and times each kind of scan over all of them. */
-export function measureScanCost(now: number, truth: GroundTruth): { counters: number[]; costs: ScanCosts } {
+export function measureScanCost(
+  now: number,
+  truth: GroundTruth,
+): { counters: number[]; passes: number; costs: ScanCosts } {
   const shards = Array.from({ length: SHARDS }, () => new ShardCounts(DEFAULT_PERIODS));
   const tokens = Array.from({ length: COUNTERS }, (_, k) => encodeName(nameOf(k)));
   const shardOfCounter = tokens.map((t) => shardOf(NS, t, SHARDS));
@@ -66,5 +72,5 @@ export function measureScanCost(now: number, truth: GroundTruth): { counters: nu
     const cpuMs = (used.user + used.system) / 1000 / PASSES;
     costs[id] = { cpuMs, perShardCpuUs: (cpuMs * 1000) / SHARDS, wall: summary(ms) };
   }
-  return { counters: maps.map((m) => m?.size ?? 0), costs };
+  return { counters: maps.map((m) => m?.size ?? 0), passes: PASSES, costs };
 }
