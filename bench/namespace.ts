@@ -71,7 +71,7 @@ async function main() {
     nodeSettings: `defaults, --min-members ${o.NODES}`,
   };
   log(
-    `${o.COUNTERS} counters in ${o.NS} on ${o.NODES} nodes, ${o.ROUNDS} rounds; ` +
+    `${o.COUNTERS} counters in ${o.NS} on ${o.NODES} node(s), ${o.ROUNDS} round(s); ` +
       `load average ${env.loadavgAtStart.join(" ")}`,
   );
 
@@ -178,7 +178,7 @@ async function main() {
         countersPerShard: { min: Math.min(...scan.counters), max: Math.max(...scan.counters) },
       },
       target: {
-        what: `top day 10 over ${o.COUNTERS} counters on ${o.NODES} nodes, idle: p99 < ${o.TARGET_TOP10_P99_MS} ms in every round`,
+        what: `top day 10 over ${o.COUNTERS} counters on ${o.NODES} node(s), idle: p99 < ${o.TARGET_TOP10_P99_MS} ms in every round`,
         thresholdMs: o.TARGET_TOP10_P99_MS,
         p99PerRound: top10.idle.p99,
         worstP99,

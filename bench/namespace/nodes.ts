@@ -40,7 +40,7 @@ export async function startNodes(nc: NatsConnection, url: string): Promise<{ nod
   );
   await waitBalanced(nc, nodeIds(), SHARDS, 120_000);
   const readyMs = nowMs() - t0;
-  log(`${NODES} nodes serving all ${SHARDS} shards after ${(readyMs / 1000).toFixed(1)} s`);
+  log(`${NODES} node(s) serving all ${SHARDS} shards after ${(readyMs / 1000).toFixed(1)} s`);
   return { nodes, readyMs };
 }
 

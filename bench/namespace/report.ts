@@ -119,7 +119,7 @@ export function printTable(results: {
       "load p99",
       "idle p99 / get",
       "idle p99 / echo",
-      `CPU/req, ${results.params.nodes} nodes`,
+      `CPU/req, sum of ${results.params.nodes} node${results.params.nodes === 1 ? "" : "s"}`,
       "server CPU/req",
       "scans alone CPU",
       "partial/retried/failed idle",
