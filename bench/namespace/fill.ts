@@ -1,6 +1,7 @@
 /** Filling the nodes: both namespaces' events published, then waited for until every shard counted them. */
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JetStreamClient } from "@nats-io/jetstream";
+import { halted } from "../lib/cleanup.js";
 import { publishAll } from "../lib/publish.js";
 import { hrNow, log, msSince, sleep } from "../lib/time.js";
 import { eventBody, eventOf, eventSubject } from "./dataset.js";
@@ -8,7 +9,7 @@ import { COUNTERS, EVENTS_PER_COUNTER, NS, OTHER_COUNTERS, OTHER_NS, WINDOW } fr
 
 const enc = new TextEncoder();
 /** Events per {@link publishAll} call: a progress line after each. */
-const CHUNK = 200_000;
+const CHUNK = 100_000;
 
 /**
  * Publishes `counters` × {@link EVENTS_PER_COUNTER} events of `ns` (event `i` is
@@ -20,6 +21,7 @@ async function publishNamespace(js: JetStreamClient, ns: string, counters: numbe
   const t0 = hrNow();
   let lastSeq = 0;
   for (let from = 0; from < n; from += CHUNK) {
+    if (halted()) throw new Error("fill: stopped (cleanup under way)");
     const count = Math.min(CHUNK, n - from);
     const r = await publishAll(
       js,
@@ -65,6 +67,7 @@ export async function waitCounted(nc: NatsConnection, seq: number, timeoutMs: nu
     } catch {
       // a timeout while the nodes are busy applying: ask again
     }
+    if (halted()) throw new Error("stopped waiting for the shards (cleanup under way)");
     if (Date.now() > deadline) throw new Error(`shards had not counted seq ${seq} after ${attempt} asks`);
     await sleep(200);
   }
