@@ -1,5 +1,5 @@
 import { STRIDE, type Counter } from "./count-changes.js";
-import { decodeName } from "./name-encoding.js";
+import { compareDecoded, decodeName, decodedStartsWith } from "./name-encoding.js";
 import { compareNames, compareTopItems, type ShardListPage, type TopItem } from "./namespace-reads.js";
 
 /** A namespace's counters in one shard, by name token (as stored: percent-encoded). */
@@ -89,7 +89,13 @@ export function topOfShard(counters: NamespaceCounters | undefined, key: number,
     const value = valueAt(c.d, key);
     if (value === undefined) continue;
     const worst = best.worst;
-    if (worst !== undefined && value < worst.value) continue; // cannot enter: skip decoding
+    // Cannot enter: a lower value, or a tie that does not sort before the worst kept name
+    // (compared without decoding where the token's literal part decides).
+    if (
+      worst !== undefined &&
+      (value < worst.value || (value === worst.value && compareDecoded(token, worst.name) >= 0))
+    )
+      continue;
     best.offer({ name: decodeName(token), value });
   }
   return best.sorted(compareTopItems);
@@ -110,10 +116,12 @@ export function listOfShard(
   if (!counters) return { names: [], more: false };
   const best = new BestOf<string>(limit + 1, (a, b) => a < b);
   for (const [token, c] of counters) {
-    const name = decodeName(token);
-    if (name <= after || !name.startsWith(prefix) || !best.wants(name)) continue;
+    // Every check on the token first: most counters are left out without a decoded name.
+    if (compareDecoded(token, after) <= 0 || !decodedStartsWith(token, prefix)) continue;
+    const worst = best.worst;
+    if (worst !== undefined && compareDecoded(token, worst) >= 0) continue;
     if (key !== 0 && valueAt(c.d, key) === undefined) continue;
-    best.offer(name);
+    best.offer(decodeName(token));
   }
   const names = best.sorted(compareNames);
   const more = names.length > limit;

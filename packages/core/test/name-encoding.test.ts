@@ -1,6 +1,7 @@
 import test from "ava";
 import fc from "fast-check";
 import { ErrorCode, EventError, decodeName, encodeName, isValidToken } from "../src/index.js";
+import { compareDecoded, decodeEscapes, decodedStartsWith } from "../src/name-encoding.js";
 
 const utf8Length = (s: string): number => new TextEncoder().encode(s).length;
 
@@ -84,4 +85,60 @@ test("decodeName - never throws and is the identity on strings without %", (t) =
       }),
     ),
   );
+});
+
+/** Tokens mixing literal characters, well-formed escapes and malformed ones. */
+const tokenArb = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(
+        "a",
+        "b",
+        "-",
+        "z",
+        "é",
+        "%",
+        "%2E",
+        "%2e",
+        "%25",
+        "%C3%A9",
+        "%F0%9F%99%82",
+        "%E2%80",
+        "%FF",
+        "%G1",
+        "%ED%A0%80",
+      ),
+      fc.string({ maxLength: 2 }),
+    ),
+    { maxLength: 6 },
+  )
+  .map((parts) => parts.join(""));
+
+test("decodeName - the engine's decoder with the hand-written fallback equals decoding by hand, for any token", (t) => {
+  fc.assert(
+    fc.property(tokenArb, (token) => decodeName(token) === decodeEscapes(token)),
+    { numRuns: 3000 },
+  );
+  t.is(decodeName("100%"), "100%");
+  t.is(decodeName("a%2Eb%G1"), "a.b%G1");
+});
+
+test("compareDecoded / decodedStartsWith - agree with comparing the decoded name, for any token and name", (t) => {
+  const sign = (n: number) => Math.sign(n);
+  fc.assert(
+    fc.property(tokenArb, fc.oneof(tokenArb, tokenArb.map(decodeName)), (token, other) => {
+      const decoded = decodeName(token);
+      const expected = decoded < other ? -1 : decoded > other ? 1 : 0;
+      return (
+        sign(compareDecoded(token, other)) === expected && decodedStartsWith(token, other) === decoded.startsWith(other)
+      );
+    }),
+    { numRuns: 5000 },
+  );
+  t.true(compareDecoded("a-b", "a.b") < 0); // '-' sorts before '.', though '%' (the token's) sorts before '-'
+  t.true(compareDecoded("a%2Eb", "a-b") > 0);
+  t.is(compareDecoded("a%2Eb", "a.b"), 0);
+  t.true(compareDecoded("ab%2E", "ab") > 0);
+  t.true(decodedStartsWith("a%2Eb", "a."));
+  t.false(decodedStartsWith("a%2Eb", "a-"));
 });
