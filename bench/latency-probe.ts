@@ -2,12 +2,17 @@
  * Read latency under load for bench/ingest.ts, from a process of its own: the bench process
  * itself is busy publishing, so its own timings would measure its event loop, not the reader.
  *
- *   node --import tsx bench/latency-probe.ts --nats URL --prefix count.get.bench.k [--keys K] [--every MS]
+ *   node --import tsx bench/latency-probe.ts --nats URL --prefix count.get.bench.k
+ *        [--pair echo.k] [--keys K] [--every MS]
  *
- * Sends one request to `<prefix><i % K>` every `--every` ms (one at a time) and, on SIGTERM,
- * prints `stats {"ms":[…],"errors":…}` on stdout and exits. Prints `ready` once connected.
+ * Every `--every` ms (default 50) it sends one request to `<prefix><i % K>` and waits for the
+ * answer. With `--pair`, each tick also sends one request to `<pair><i % K>`, the two one after
+ * the other, in an order that alternates from tick to tick: both then see the same load, and the
+ * pair's latency is the baseline of the prefix's. On SIGTERM it prints
+ * `stats {"ms":[…],"errors":…,"pairMs":[…],"pairErrors":…}` on stdout and exits. Prints `ready`
+ * once connected.
  */
-import { connect } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { stringArg } from "./lib/args.js";
 import { hrNow, msSince, sleep } from "./lib/time.js";
 
@@ -15,28 +20,48 @@ const arg = (name: string, fallback?: string) => stringArg("latency-probe", name
 
 const url = arg("nats");
 const prefix = arg("prefix");
+const pair = process.argv.includes("--pair") ? arg("pair") : undefined;
 const keys = Number(arg("keys", "10000"));
 const everyMs = Number(arg("every", "50"));
 
+/** Latencies of the successful requests to one subject prefix, and how many failed. */
+class Samples {
+  readonly ms: number[] = [];
+  errors = 0;
+
+  /** Sends one request and records its round trip (an error reply or a timeout counts as an error). */
+  async request(nc: NatsConnection, subject: string): Promise<void> {
+    const t = hrNow();
+    try {
+      const r = await nc.request(subject, empty, { timeout: 10_000 });
+      if (r.json<{ error?: unknown }>().error) this.errors++;
+      else this.ms.push(msSince(t));
+    } catch {
+      this.errors++;
+    }
+  }
+}
+
+const empty = new Uint8Array(0);
 const nc = await connect({ servers: url, name: "tally-bench-latency-probe" });
-const ms: number[] = [];
-let errors = 0;
+const main = new Samples();
+const paired = new Samples();
 let stop = false;
 process.once("SIGTERM", () => (stop = true));
 process.stdout.write("ready\n");
 
-const empty = new Uint8Array(0);
 for (let i = 0; !stop; i++) {
   const t = hrNow();
-  try {
-    const r = await nc.request(`${prefix}${i % keys}`, empty, { timeout: 10_000 });
-    if (r.json<{ error?: unknown }>().error) errors++;
-    else ms.push(msSince(t));
-  } catch {
-    errors++;
+  if (pair === undefined) await main.request(nc, `${prefix}${i % keys}`);
+  else if (i % 2 === 0) {
+    await main.request(nc, `${prefix}${i % keys}`);
+    await paired.request(nc, `${pair}${i % keys}`);
+  } else {
+    await paired.request(nc, `${pair}${i % keys}`);
+    await main.request(nc, `${prefix}${i % keys}`);
   }
-  const spent = msSince(t);
-  if (!stop) await sleep(Math.max(0, everyMs - spent));
+  if (!stop) await sleep(Math.max(0, everyMs - msSince(t)));
 }
-process.stdout.write(`stats ${JSON.stringify({ ms, errors })}\n`);
+const out = { ms: main.ms, errors: main.errors, ...(pair ? { pairMs: paired.ms, pairErrors: paired.errors } : {}) };
+process.stdout.write(`stats ${JSON.stringify(out)}\n`);
 await nc.close();

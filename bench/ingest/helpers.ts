@@ -46,12 +46,20 @@ export async function startEcho(url: string): Promise<Child> {
   return echo;
 }
 
-/** Starts bench/latency-probe.ts on `<prefix><i % keys>`; `stop()` ends it and returns its latency figures. */
+/** Latency figures of one kind of request sent by bench/latency-probe.ts, and how many failed. */
+export type ProbeStats = LatencyStats & { errors: number };
+
+/**
+ * Starts bench/latency-probe.ts on `<prefix><i % keys>`, one request every `everyMs` (50);
+ * `stop()` ends it and returns its latency figures. With `pair` (a subject prefix such as
+ * `echo.k`), every tick also sends one request there, and `stop()` returns its figures as `pair`.
+ */
 export async function startLatencyProbe(
   url: string,
   prefix: string,
   keys: number,
-): Promise<{ stop(): Promise<LatencyStats & { errors: number }> }> {
+  opts: { pair?: string; everyMs?: number } = {},
+): Promise<{ stop(): Promise<ProbeStats & { pair?: ProbeStats }> }> {
   const child = new Child("latency probe", [
     "--import",
     "tsx",
@@ -62,15 +70,21 @@ export async function startLatencyProbe(
     prefix,
     "--keys",
     String(keys),
+    "--every",
+    String(opts.everyMs ?? 50),
+    ...(opts.pair === undefined ? [] : ["--pair", opts.pair]),
   ]);
   await child.waitLine((l) => l === "ready", 60_000, "ready");
   return {
     async stop() {
       const line = child.waitLine((l) => l.startsWith("stats "), 30_000, "stats");
       child.proc.kill("SIGTERM");
-      const r = JSON.parse((await line).slice(6)) as { ms: number[]; errors: number };
+      type Out = { ms: number[]; errors: number; pairMs?: number[]; pairErrors?: number };
+      const r = JSON.parse((await line).slice(6)) as Out;
       await child.exited;
-      return { ...latencyStats(r.ms), errors: r.errors };
+      const main = { ...latencyStats(r.ms), errors: r.errors };
+      if (r.pairMs === undefined) return main;
+      return { ...main, pair: { ...latencyStats(r.pairMs), errors: r.pairErrors ?? 0 } };
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Checkpoints } from "../storage/checkpoints.js";
+import { turnBudget } from "../turn-budget.js";
 import type { OwnedShards } from "./owned-shards.js";
 
 /** How often the holder of shard 0 collects checkpoint garbage (the collector spares anything younger than 10 minutes). */
@@ -26,14 +27,16 @@ export function startShardUpkeep(
 ): NodeJS.Timeout[] {
   const timers: NodeJS.Timeout[] = [];
   const repeat = (ms: number, fn: () => void) => timers.push(setInterval(fn, ms));
+  // Each shard's work is started in a turn with budget left (turn-budget.ts): the first
+  // slices of 64 shards' snapshots would otherwise all run in this timer's callback.
   repeat(every.snapshotIntervalMs, () => {
-    for (const a of owned.all()) a.snapshot().catch(() => undefined);
+    void turnBudget.spread(owned.all(), (a) => a.snapshot().catch(() => undefined));
   });
   repeat(every.checkpointIntervalMs, () => {
-    for (const a of owned.serving()) a.checkpoint().catch(() => undefined);
+    void turnBudget.spread(owned.serving(), (a) => a.checkpoint().catch(() => undefined));
   });
   repeat(every.sweepIntervalMs, () => {
-    for (const a of owned.serving()) a.sweep().catch(() => undefined);
+    void turnBudget.spread(owned.serving(), (a) => a.sweep().catch(() => undefined));
   });
   repeat(CHECKPOINT_GC_INTERVAL_MS, () => {
     if (!owned.serving().some((a) => a.shard === 0)) return;

@@ -4,6 +4,7 @@ import { storedEventShard } from "@tally/core";
 import { NodeError } from "../errors.js";
 import { EVENTS_STREAM } from "../names.js";
 import { stopOnMissedHeartbeats } from "../nats/consumer-watchdog.js";
+import { turnBudget } from "../turn-budget.js";
 import type { LogGapMarks } from "./log-gap-marks.js";
 import type { ShardActor } from "./shard-actor.js";
 
@@ -93,8 +94,12 @@ async function replayBatch(
   replays.add(messages);
   let n = 0;
   let reached = from - 1;
+  // Shares the turns of the event loop with the shards' own loops (see turn-budget.ts).
+  const gate = turnBudget.gate();
   try {
     for await (const m of messages) {
+      for (let wait = gate.pass(); wait; wait = gate.pass()) await wait;
+      if (!ctx.live()) break;
       n++;
       // Every stored sequence comes through this unfiltered consumer: a jump is events
       // dropped (or deleted) after the replay began; each shard not past them is marked.
@@ -110,7 +115,6 @@ async function replayBatch(
       }
       if (n % 1024 === 0) {
         ctx.log.debug({ shards: [...byShard.keys()], at: m.seq, to, pending: m.info.pending }, "replay progress");
-        await new Promise((r) => setImmediate(r));
       }
     }
   } finally {

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { backoffMs, shardEventFilter, sleep } from "@tally/core";
 import { EVENTS_STREAM } from "../names.js";
 import { stopOnMissedHeartbeats } from "../nats/consumer-watchdog.js";
+import { turnBudget } from "../turn-budget.js";
 
 /** What a {@link ShardConsumer} needs from its shard. */
 export interface ShardConsumerHooks {
@@ -95,15 +96,19 @@ export class ShardConsumer {
   }
 
   async #run(messages: ConsumerMessages): Promise<void> {
-    let n = 0;
+    // Buffered messages would otherwise be applied in one go of microtasks: the node's
+    // loops share a budget per turn of the event loop, so reads and renewals get theirs.
+    const gate = turnBudget.gate();
     try {
       for await (const m of messages) {
+        for (let wait = gate.pass(); wait; wait = gate.pass()) {
+          await wait;
+          // Stopped while waiting: `m` is left for whoever consumes from the next unconfirmed sequence.
+          if (!this.#hooks.active()) return;
+        }
         const pending = this.#hooks.handle(m);
         if (pending) await pending;
         if (!this.#hooks.active()) break;
-        // Let reads and other shards in: buffered messages would otherwise be
-        // drained in one go of microtasks.
-        if (++n % 128 === 0) await new Promise((r) => setImmediate(r));
       }
     } catch (err) {
       if (this.#hooks.active()) this.#log.error({ err, shard: this.#shard }, "shard consumer failed");

@@ -42,7 +42,8 @@ export class FrameReader {
   }
 }
 
-/** Yields to the event loop, so timers (lease renewals) and I/O run between slices. */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+/**
+ * Called between slices, so timers (lease renewals) and I/O run: on the next turn of the
+ * event loop once the current one has used its budget, shared with the node's other loops.
+ */
+export { yieldToEventLoop } from "../slices.js";
