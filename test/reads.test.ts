@@ -23,7 +23,8 @@ test("reads - malformed requests get an error reply with a code and service head
   const { server, nc } = await tallyServer(t);
   await inProcessNode(t, server.url);
   for (const [label, body, code] of BAD_REQUESTS) {
-    const reply = await nc.request("count.get.web.home", body, { timeout: 2000 });
+    // 10 s: a node starting on a busy machine may take seconds to answer its first requests.
+    const reply = await nc.request("count.get.web.home", body, { timeout: 10_000 });
     const r = reply.json<{ error: { code: string; message: string } }>();
     t.is(r.error.code, code, label);
     t.true(r.error.message.length > 0, label);
@@ -32,11 +33,11 @@ test("reads - malformed requests get an error reply with a code and service head
   }
   // Subjects the server mapping cannot route still get an answer, not silence.
   for (const subject of ["count.get", "count.get.web.home.extra"]) {
-    const r = (await nc.request(subject, "", { timeout: 2000 })).json<{ error: { code: string } }>();
+    const r = (await nc.request(subject, "", { timeout: 10_000 })).json<{ error: { code: string } }>();
     t.is(r.error.code, "BAD_REQUEST", subject);
   }
   // A reserved namespace cannot be read.
-  const r = (await nc.request("count.get._x.home", "", { timeout: 2000 })).json<{ error: { code: string } }>();
+  const r = (await nc.request("count.get._x.home", "", { timeout: 10_000 })).json<{ error: { code: string } }>();
   t.is(r.error.code, "BAD_REQUEST");
   // The node is still answering good reads.
   t.is((await tallyClient(nc).get("web", "home")).value, 0);

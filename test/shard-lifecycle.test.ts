@@ -111,7 +111,7 @@ test("lifecycle - a node stops while a shard's replay retries a dead letter that
   t.teardown(() => dirB.remove());
   const a = await startNode({ connection: { servers: url }, dataDir: dirA.path, id: "a", logLevel: "fatal", ...FAST });
   t.teardown(() => within(a.close(), 30_000, "node a to close"));
-  await a.checkpoint();
+  await within(a.checkpoint(), 30_000, "node a's checkpoint");
   // Without the dead-letter stream, recording an invalid event is retried until it is stored.
   await (await jetstreamManager(nc)).streams.delete("TALLY_DLQ");
   for (let s = 0; s < 4; s++) {
@@ -119,7 +119,11 @@ test("lifecycle - a node stops while a shard's replay retries a dead letter that
     await js.publish(`count.dlq.${name}`, "not-a-number");
   }
   // B takes half the shards; their replay reaches an invalid event and keeps retrying it.
-  const b = await startNode({ connection: { servers: url }, dataDir: dirB.path, id: "b", logLevel: "fatal", ...FAST });
+  const b = await within(
+    startNode({ connection: { servers: url }, dataDir: dirB.path, id: "b", logLevel: "fatal", ...FAST }),
+    60_000,
+    "node b to start",
+  );
   t.teardown(() => within(b.close(), 30_000, "node b to close"));
   await waitFor(() => a.stats().length === 2, { timeoutMs: 30_000, message: "A handed two shards to B" });
   // B's stop must not be held up by a dead letter its replay cannot write.
