@@ -115,6 +115,31 @@ test.serial("batcher - connection cut (TCP reset) midway through a flush: every 
   await assertCountsExact(t, tallyClient(nc, { retryDeadlineMs: 30_000 }), truth, seq);
 });
 
+test.serial(
+  "batcher - maxKeys reached while a batch is publishing: the next grows instead of being sealed, until that one is acked; exact",
+  async (t) => {
+    const { server } = await tallyServer(t, { periods: PERIODS });
+    const pub = await reconnecting(t, server.url);
+    const client = tallyClient(pub, { publishTimeoutMs: 500, publishRetryDeadlineMs: 60_000 });
+    const b = client.batcher({ flushIntervalMs: 60_000, maxKeys: 5, maxPendingKeys: 1000 });
+    const truth = new Truth();
+    const add = (name: string, delta: number) => {
+      void b.add("cap", name, delta, BASE);
+      truth.add("cap", name, delta, BASE, PERIODS, 0);
+    };
+    await server.kill("SIGKILL");
+    // Five keys: sealed at once (nothing was publishing); no ack can come while the server is down.
+    for (let i = 0; i < 5; i++) add(`a${i}`, 1);
+    // Six keys, 24 adds: past maxKeys again and again, but the first batch is still publishing.
+    for (let r = 0; r < 4; r++) for (let i = 0; i < 6; i++) add(`b${i}`, r + 1);
+    await server.restart();
+    const { seq } = await within(b.close(), 90_000, "the batcher to close");
+    t.is(b.stats.published, 11, "the five keys, then one batch of the six (sealed every 5 keys it would be 29)");
+    await inProcessNode(t, server.url);
+    await assertCountsExact(t, tallyClient(pub, { retryDeadlineMs: 30_000 }), truth, seq);
+  },
+);
+
 test.serial("batcher - add() waits while more than maxPendingKeys keys are unacked, then goes on; exact", async (t) => {
   const { server } = await tallyServer(t, { periods: PERIODS });
   const pub = await reconnecting(t, server.url);

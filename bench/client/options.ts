@@ -39,9 +39,9 @@ export function clientParams() {
     only: stringArg("client bench", "only", "both"),
     /** `--await-each`: phase 2 awaits every `add()`, not only while the batcher is `full`. */
     awaitEach: process.argv.includes("--await-each"),
-    // The key bounds of `tally inc --stdin`'s batcher: room for the 10k counters twice over.
-    // With the defaults (maxKeys 1000, maxPendingKeys 10000) 10k hot keys never fit in one
-    // batch and nearly every add becomes a publish of its own. A flush a second, not every
+    // The client's default key bounds (as `tally inc --stdin`): room for the 10k counters
+    // twice over. With the former defaults (maxKeys 1000, maxPendingKeys 10000) 10k hot keys
+    // never fit in one batch and nearly every add became a publish of its own. A flush a second, not every
     // 100 ms: each flush publishes all 10k keys, and publishing is most of this process's CPU.
     batcher: {
       flushIntervalMs: intArg("flush-ms", 1000),

@@ -10,9 +10,13 @@ import type { Publisher } from "./publisher.js";
 export interface BatcherOptions {
   /** Seal and publish the open batch this long after its first add, in ms. @default 100 */
   flushIntervalMs?: number;
-  /** Seal and publish a batch as soon as it holds this many distinct keys. @default 1000 */
+  /**
+   * Seal and publish a batch as soon as it holds this many distinct keys, unless the one
+   * before is still publishing and was sealed less than `flushIntervalMs` ago: then it
+   * grows until that one is acked or the interval has passed. @default 20000
+   */
   maxKeys?: number;
-  /** `add()` returns a pending promise while more keys than this are unacked. @default 10000 */
+  /** `add()` returns a pending promise while more keys than this are open or unacked. @default 100000 */
   maxPendingKeys?: number;
 }
 
@@ -88,7 +92,7 @@ const PUBLISH_LOOPS = 256;
 
 /** Fills defaults and rejects bad values, naming the option. */
 export function resolveBatcherOptions(opts: BatcherOptions = {}): BatcherSettings {
-  const { flushIntervalMs = 100, maxKeys = 1000, maxPendingKeys = 10_000 } = opts;
+  const { flushIntervalMs = 100, maxKeys = 20_000, maxPendingKeys = 100_000 } = opts;
   const check = (name: string, v: number, min: number) => {
     if (!Number.isSafeInteger(v) || v < min) {
       throw new ClientError(ClientErrorCode.BAD_OPTION, `batcher option ${name} must be an integer ≥ ${min}, got ${v}`);
@@ -111,9 +115,12 @@ class BatcherImpl implements Batcher {
   readonly #settings: BatcherSettings;
   #open = new Aggregate();
   #timer: NodeJS.Timeout | undefined;
-  // The timer fired while batches were publishing: seal once they settle, so a slow
-  // server makes batches bigger instead of queueing more of them.
+  // The timer fired (or maxKeys was reached) while batches were publishing: seal once
+  // they settle, so a slow server makes batches bigger instead of queueing more of them.
   #due = false;
+  // When the last batch was sealed (performance.now()): maxKeys seals no sooner than
+  // flushIntervalMs after it while a batch is publishing.
+  #sealedAt = Number.NEGATIVE_INFINITY;
   // Each publishing batch, resolving with its events that failed (never rejecting).
   readonly #publishing = new Set<Promise<number>>();
   #unackedKeys = 0;
@@ -152,15 +159,15 @@ class BatcherImpl implements Batcher {
     if (this.#connectionClosed || isClosing(this.#nc)) throw this.#closedError();
     this.#open.add(ns, name, delta, ts);
     this.#stats.events++;
-    if (this.#open.keys >= this.#settings.maxKeys) this.#seal();
+    if (this.#open.keys >= this.#settings.maxKeys) this.#onMaxKeys();
     else this.#timer ??= setTimeout(() => this.#onTimer(), this.#settings.flushIntervalMs);
     if (this.#pendingKeys() <= this.#settings.maxPendingKeys) return RESOLVED;
     const wait =
       this.#failed.length > 0
         ? Promise.reject(this.#failedError())
         : new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    // No seal here: acks bring the sealed keys down, and the open batch alone (fewer than
-    // maxKeys ≤ maxPendingKeys keys) never keeps a waiter waiting.
+    // No seal here: acks bring the sealed keys down, and a deferred seal comes within
+    // flushIntervalMs, so a waiter never waits on the open batch for longer.
     // A caller that does not await add() must not crash on an unhandled rejection: the
     // failure is not lost, flush() reports it. A caller that awaits still gets it.
     wait.catch(() => undefined);
@@ -196,10 +203,32 @@ class BatcherImpl implements Batcher {
     return this.#open.keys + this.#unackedKeys + this.#failed.length;
   }
 
+  /** The flush interval passed: seal now, or once the batches publishing settle. */
   #onTimer(): void {
     this.#timer = undefined;
     if (this.#publishing.size > 0) this.#due = true;
     else this.#seal();
+  }
+
+  /**
+   * The open batch holds maxKeys keys: seal it, unless a batch is publishing and the last
+   * was sealed less than flushIntervalMs ago (caps publishing churn when more keys are
+   * busy than maxKeys: the batch grows, and sums more adds per key, instead). Then it is
+   * sealed when the batches publishing settle or the interval has passed, whichever first.
+   */
+  #onMaxKeys(): void {
+    if (this.#due && this.#timer !== undefined) return; // deferred already, the timer armed
+    const wait = this.#sealedAt + this.#settings.flushIntervalMs - performance.now();
+    if (this.#publishing.size === 0 || wait <= 0) {
+      this.#seal();
+      return;
+    }
+    this.#due = true;
+    this.#clearTimer();
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#seal();
+    }, wait);
   }
 
   #clearTimer(): void {
@@ -212,6 +241,7 @@ class BatcherImpl implements Batcher {
     this.#clearTimer();
     this.#due = false;
     if (this.#open.keys === 0) return;
+    this.#sealedAt = performance.now();
     const batchId = randomUUID();
     const keys = this.#open.drain().map((e, i): SealedKey => ({
       subject: e.subject,

@@ -1,8 +1,9 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { jetstream, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { backoffMs, sleep } from "@tally/core";
-import type { ClientError } from "./errors.js";
-import { closedError, isClosedError, isClosing, publishFailure } from "./nats-errors.js";
+import { AckPublisher } from "./ack-publish.js";
+import { ClientError, ClientErrorCode } from "./errors.js";
+import { closedError, isClosing, publishFailure } from "./nats-errors.js";
+import type { PubAck } from "./pub-ack.js";
 import { Semaphore } from "./semaphore.js";
 
 /** Settings of a {@link Publisher}, already checked. */
@@ -27,7 +28,8 @@ export interface PublishCall {
 const PUBLISH_BACKOFF = { baseMs: 50, maxMs: 1000 } as const;
 
 /**
- * Acked JetStream publishing under a bounded in-flight window. A transient failure (no
+ * Acked JetStream publishing (one {@link AckPublisher} attempt at a time) under a bounded
+ * in-flight window. A transient failure (no
  * ack in time, no responders while a server restarts, the connection lost) is retried
  * with the same `Nats-Msg-Id` until the retry deadline, so an event whose ack was lost
  * counts once (JetStream drops the duplicate within its de-duplication window). A closed
@@ -35,13 +37,13 @@ const PUBLISH_BACKOFF = { baseMs: 50, maxMs: 1000 } as const;
  */
 export class Publisher {
   readonly #nc: NatsConnection;
-  readonly #js: JetStreamClient;
+  readonly #acks: AckPublisher;
   readonly #window: Semaphore;
   readonly #settings: PublisherSettings;
 
   constructor(nc: NatsConnection, settings: PublisherSettings) {
     this.#nc = nc;
-    this.#js = jetstream(nc);
+    this.#acks = new AckPublisher(nc, settings.publishTimeoutMs);
     this.#window = new Semaphore(settings.maxInFlight);
     this.#settings = settings;
   }
@@ -61,11 +63,11 @@ export class Publisher {
       for (let attempt = 0; ; attempt++) {
         if (isClosing(this.#nc)) throw closedError(subject, undefined);
         try {
-          const timeout = this.#settings.publishTimeoutMs;
-          return await this.#js.publish(subject, body, msgId === undefined ? { timeout } : { msgID: msgId, timeout });
+          return await this.#acks.publish(subject, body, msgId);
         } catch (err) {
-          if (isClosing(this.#nc) || isClosedError(err)) throw closedError(subject, err);
-          const failure = publishFailure(subject, err, this.#settings.publishTimeoutMs);
+          if (err instanceof ClientError && err.code === ClientErrorCode.CONNECTION_CLOSED) throw err;
+          if (isClosing(this.#nc)) throw closedError(subject, err);
+          const failure = publishFailure(subject, err);
           const wait = backoffMs(attempt, PUBLISH_BACKOFF);
           if (!failure.retryable || retryFor === 0 || Date.now() + wait > deadline) throw failure;
           call.onRetry?.(failure);

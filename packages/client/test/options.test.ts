@@ -12,7 +12,7 @@ test("options - client defaults", (t) => {
 });
 
 test("options - batcher defaults", (t) => {
-  t.deepEqual(resolveBatcherOptions(), { flushIntervalMs: 100, maxKeys: 1000, maxPendingKeys: 10_000 });
+  t.deepEqual(resolveBatcherOptions(), { flushIntervalMs: 100, maxKeys: 20_000, maxPendingKeys: 100_000 });
 });
 
 test("options - out of range values throw BAD_OPTION naming the option", (t) => {

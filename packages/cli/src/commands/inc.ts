@@ -1,6 +1,6 @@
 import { fstatSync } from "node:fs";
 import type { Command } from "commander";
-import { tallyClient, type BatcherOptions, type IncResult } from "@tally/client";
+import { tallyClient, type IncResult } from "@tally/client";
 import { withConnection, type FlagsOf } from "../connection.js";
 import { CliError, CliErrorCode } from "../errors.js";
 import { Exit, formatCount } from "../format.js";
@@ -16,13 +16,6 @@ interface IncFlags {
   progress: boolean;
   json?: boolean;
 }
-
-/**
- * The batcher of `inc --stdin`. Input files often cycle through many keys (logs of many
- * pages), so a batch holds more distinct keys than the client's default before it is
- * sealed: more events of each key are summed into one publish.
- */
-const STDIN_BATCHER: BatcherOptions = { maxKeys: 20_000, maxPendingKeys: 100_000 };
 
 /** Bad lines the human summary lists (`--json` lists up to {@link MAX_LISTED_BAD_LINES}). */
 const SHOWN_BAD_LINES = 20;
@@ -90,7 +83,7 @@ async function incStdin(flags: FlagsOf, o: IncFlags): Promise<void> {
     flags(),
     (nc) =>
       ingestLines({
-        batcher: tallyClient(nc).batcher(STDIN_BATCHER),
+        batcher: tallyClient(nc).batcher(),
         input: process.stdin,
         ...stdinSize(),
         progress: progressDisplay(o.progress && process.stderr.isTTY === true, () => "events"),
