@@ -52,6 +52,10 @@ export class ShardCounts {
   readonly #cutoff = new Array<number>(8).fill(-Infinity);
   #entries = 0;
   #version = 0;
+  /** Per namespace: the {@link version} of its last change; absent: none since the last clear. */
+  readonly #nsVersions = new Map<string, number>();
+  /** The {@link version} of the last {@link clear}. */
+  #clearedAt = 0;
   #sweep: IterableIterator<Counter> | undefined;
 
   constructor(periods: readonly Period[], retention: Readonly<Retention> = {}) {
@@ -72,6 +76,19 @@ export class ShardCounts {
    */
   get version(): number {
     return this.#version;
+  }
+
+  /**
+   * Changes with every change to an entry of namespace `ns` (or a clear), and only then:
+   * a cached top N of one namespace stays valid while others are counted.
+   */
+  namespaceVersion(ns: string): number {
+    return this.#nsVersions.get(ns) ?? this.#clearedAt;
+  }
+
+  /** Records a change in namespace `ns`. */
+  #changed(ns: string): void {
+    this.#nsVersions.set(ns, ++this.#version);
   }
 
   /** Number of (counter, period, bucket) entries held, all-time included. */
@@ -128,7 +145,7 @@ export class ShardCounts {
       if (!Number.isSafeInteger(delta)) throw overflow(ns, name);
       c = this.#add(key, ns, name);
     }
-    this.#version++;
+    this.#changed(ns);
     const gen = this.#changes.gen;
     const d = c.d;
     d[1] = d[1]! + delta;
@@ -180,7 +197,7 @@ export class ShardCounts {
   load(ns: string, name: string, key: number, value: number): void {
     const id = ns + SEP + name;
     const c = this.#counters.get(id) ?? this.#add(id, ns, name);
-    this.#version++;
+    this.#changed(ns);
     if (key === ALL_KEY) {
       c.d[1] = value;
       return;
@@ -202,7 +219,8 @@ export class ShardCounts {
   clear(): void {
     this.#counters.clear();
     this.#byNs.clear();
-    this.#version++;
+    this.#nsVersions.clear();
+    this.#clearedAt = ++this.#version;
     this.#changes = new ChangeTracker();
     this.#entries = 0;
     this.#sweep = undefined;
@@ -216,7 +234,7 @@ export class ShardCounts {
     if (at < 0) return;
     c.d.splice(at, STRIDE);
     this.#entries--;
-    this.#version++;
+    this.#changed(ns);
   }
 
   /**
@@ -265,7 +283,7 @@ export class ShardCounts {
     }
     d.length = w;
     this.#entries -= expired;
-    this.#version++;
+    this.#changed(c.key.slice(0, c.key.indexOf(SEP)));
     return expired;
   }
 

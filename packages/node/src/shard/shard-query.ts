@@ -6,9 +6,10 @@ import { respondJson, type ReplyAnnotation } from "../nats/replies.js";
 const CACHED_ANSWERS = 32;
 
 /**
- * One shard's recent namespace answers, each valid while the shard's counts have not
- * changed since ({@link ShardCounts.version}): a dashboard asking for the same top every
- * second costs the shard a scan only when something was counted in between.
+ * One shard's recent namespace answers, each valid while the shard's counts of that
+ * namespace have not changed since ({@link ShardCounts.namespaceVersion}): a dashboard
+ * asking for the same top every second costs the shard a scan only when something was
+ * counted in that namespace in between, whatever other namespaces are counting.
  */
 export class ShardQueryCache {
   readonly #answers = new Map<string, { version: number; body: object }>();
@@ -16,11 +17,12 @@ export class ShardQueryCache {
   /** The answer to `query` from `counts` as they are now: cached, or scanned and cached. */
   answer(query: ShardQuery, counts: ShardCounts): object {
     const key = `${query.kind}\u0000${query.ns}\u0000${query.key}\u0000${query.limit}\u0000${query.prefix ?? ""}\u0000${query.after ?? ""}`;
+    const version = counts.namespaceVersion(query.ns);
     const hit = this.#answers.get(key);
-    if (hit && hit.version === counts.version) return hit.body;
+    if (hit && hit.version === version) return hit.body;
     const body = scan(query, counts);
     this.#answers.delete(key);
-    this.#answers.set(key, { version: counts.version, body });
+    this.#answers.set(key, { version, body });
     if (this.#answers.size > CACHED_ANSWERS) this.#answers.delete(this.#answers.keys().next().value!);
     return body;
   }
