@@ -103,13 +103,22 @@ test("lifecycle - a node closed in the middle of a hand-off finishes it: no snap
 });
 
 test("lifecycle - a node stops while a shard's replay retries a dead letter that cannot be written", async (t) => {
-  const { nc, url } = await tallyCluster(t, { shards: 4 });
+  // B must take its shards by hand-off, after it started: shards it took in its first round
+  // (A's heartbeats or renewals late on a busy machine, so A looks dead) would be replayed
+  // before startNode returns, and that replay waits on the dead letter for good. Long member
+  // timeout and lease TTL keep A alive under load; the hand-off does not wait for either.
+  const { nc, url } = await tallyCluster(t, { shards: 4, leaseTtlMs: 15_000 });
+  const SLOW_TO_DIE = { ...FAST, memberTimeoutMs: 15_000 };
   const js = jetstream(nc);
   const dirA = await tempDir("tally-life-dlq-a-");
   const dirB = await tempDir("tally-life-dlq-b-");
   t.teardown(() => dirA.remove());
   t.teardown(() => dirB.remove());
-  const a = await startNode({ connection: { servers: url }, dataDir: dirA.path, id: "a", logLevel: "fatal", ...FAST });
+  const a = await within(
+    startNode({ connection: { servers: url }, dataDir: dirA.path, id: "a", logLevel: "fatal", ...SLOW_TO_DIE }),
+    60_000,
+    "node a to start",
+  );
   t.teardown(() => within(a.close(), 30_000, "node a to close"));
   await within(a.checkpoint(), 30_000, "node a's checkpoint");
   // Without the dead-letter stream, recording an invalid event is retried until it is stored.
@@ -120,7 +129,7 @@ test("lifecycle - a node stops while a shard's replay retries a dead letter that
   }
   // B takes half the shards; their replay reaches an invalid event and keeps retrying it.
   const b = await within(
-    startNode({ connection: { servers: url }, dataDir: dirB.path, id: "b", logLevel: "fatal", ...FAST }),
+    startNode({ connection: { servers: url }, dataDir: dirB.path, id: "b", logLevel: "fatal", ...SLOW_TO_DIE }),
     60_000,
     "node b to start",
   );
