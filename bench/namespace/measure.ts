@@ -1,6 +1,6 @@
 /**
- * The two measurements of bench/namespace.ts: latency rounds (every kind interleaved, one
- * request at a time, so noise from elsewhere hits all kinds alike) and the nodes' CPU per request.
+ * The two measurements of bench/namespace.ts: latency rounds (one request at a time, each kind
+ * in a block of its own, or interleaved) and the nodes' CPU per request.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { timedRequest } from "./timed-request.js";
@@ -9,7 +9,7 @@ import { latencyStats, type LatencyStats } from "../lib/stats.js";
 import { hrNow, msSince, sleep } from "../lib/time.js";
 import { halted } from "../lib/cleanup.js";
 import type { ReadKind } from "./requests.js";
-import { CPU_READS, PAUSE_MS, READS, ROUND_MAX_S, WARMUP } from "./options.js";
+import { CPU_READS, INTERLEAVE, PAUSE_MS, READS, ROUND_MAX_S, WARMUP } from "./options.js";
 
 /**
  * A kind's latency in a round (retries and partial replies included), how many replies were
@@ -19,9 +19,13 @@ import { CPU_READS, PAUSE_MS, READS, ROUND_MAX_S, WARMUP } from "./options.js";
 export type RoundStats = LatencyStats & { partial: number; retried: number; failed: number };
 
 /**
- * One round: {@link WARMUP} unmeasured then {@link READS} measured requests of each kind, the
- * kinds taking turns, one at a time with {@link PAUSE_MS} after each; every reply is checked against the ground truth (outside the timing).
- * Stops early after {@link ROUND_MAX_S} (the stats say how many requests were measured).
+ * One round: {@link WARMUP} unmeasured then {@link READS} measured requests of each kind, one
+ * at a time with {@link PAUSE_MS} after each; every reply is checked against the ground truth
+ * (outside the timing). By default each kind runs in a block of its own, so a top 10 is not
+ * measured right after a top 1000 whose work (a 64,000-item merge, its garbage) is still
+ * going on; with `--interleave` the kinds take turns request by request, so noise from
+ * elsewhere hits all kinds alike. Stops early after {@link ROUND_MAX_S} (the stats say how
+ * many requests were measured).
  */
 export async function latencyRound(nc: NatsConnection, kinds: ReadKind[]): Promise<Record<string, RoundStats>> {
   const ms: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k.id, []]));
@@ -29,15 +33,24 @@ export async function latencyRound(nc: NatsConnection, kinds: ReadKind[]): Promi
   const retried: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
   const failed: Record<string, number> = Object.fromEntries(kinds.map((k) => [k.id, 0]));
   const t0 = hrNow();
-  for (let i = -WARMUP; i < READS && !halted() && msSince(t0) < ROUND_MAX_S * 1000; i++) {
+  const one = async (kind: ReadKind, i: number) => {
+    const t = await timedRequest(nc, kind, i + WARMUP);
+    await sleep(PAUSE_MS);
+    if (i < 0) return;
+    ms[kind.id]!.push(t.ms);
+    if (t.partial) partial[kind.id]!++;
+    if (t.retries > 0) retried[kind.id]!++;
+    if (t.failed) failed[kind.id]!++;
+  };
+  if (INTERLEAVE) {
+    const going = () => !halted() && msSince(t0) < ROUND_MAX_S * 1000;
+    for (let i = -WARMUP; i < READS && going(); i++) for (const kind of kinds) await one(kind, i);
+  } else {
+    // Each kind's block gets its share of the round's time, so a slow kind cannot leave the next ones unmeasured.
     for (const kind of kinds) {
-      const t = await timedRequest(nc, kind, i + WARMUP);
-      await sleep(PAUSE_MS);
-      if (i < 0) continue;
-      ms[kind.id]!.push(t.ms);
-      if (t.partial) partial[kind.id]!++;
-      if (t.retries > 0) retried[kind.id]!++;
-      if (t.failed) failed[kind.id]!++;
+      const t1 = hrNow();
+      const going = () => !halted() && msSince(t1) < (ROUND_MAX_S * 1000) / kinds.length;
+      for (let i = -WARMUP; i < READS && going(); i++) await one(kind, i);
     }
   }
   return Object.fromEntries(

@@ -22,6 +22,8 @@ export const READS = intArg("reads", 200);
  * each) keep the node's core busy with reads alone, and the round measures a saturated node.
  */
 export const PAUSE_MS = intArg("pause-ms", 30);
+/** `--interleave`: the kinds of a round take turns request by request instead of running in blocks. */
+export const INTERLEAVE = process.argv.includes("--interleave");
 /** Rounds of each configuration (idle, under load), alternating: at least 2 to see the spread. */
 export const ROUNDS = intArg("rounds", 2);
 /** A round stops early after this many seconds (a saturated node may answer slowly). */
