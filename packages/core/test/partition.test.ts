@@ -43,7 +43,7 @@ const anyUtf16 = fc.string({
   maxLength: 40,
 });
 
-test("shardOf - equals fnv1a32 of the UTF-8 bytes mod shards, for any strings", (t) => {
+test("shardOf - equals fnv1a32 of the UTF-8 bytes of ns then name, mod shards, for any strings", (t) => {
   t.notThrows(() =>
     fc.assert(
       fc.property(
@@ -52,12 +52,16 @@ test("shardOf - equals fnv1a32 of the UTF-8 bytes mod shards, for any strings", 
         fc.integer({ min: 1, max: MAX_SHARDS }),
         (ns, name, p) => {
           const s = shardOf(ns, name, p);
-          return s === fnv1a32(utf8(ns + name)) % p && s >= 0 && s < p;
+          // Each token's own UTF-8 bytes, one after the other: a namespace ending in a lone high
+          // surrogate and a name starting with a lone low one are not a pair (utf8(ns + name) would make one).
+          return s === fnv1a32(new Uint8Array([...utf8(ns), ...utf8(name)])) % p && s >= 0 && s < p;
         },
       ),
       { numRuns: 2000 },
     ),
   );
+  // The counterexample of a run with the former oracle (which hashed utf8(ns + name)).
+  t.is(shardOf("\ud800", "\udc00", 10), fnv1a32(new Uint8Array([...utf8("\ud800"), ...utf8("\udc00")])) % 10);
 });
 
 test("shardOf - spreads keys over all shards", (t) => {
