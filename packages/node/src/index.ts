@@ -1,4 +1,4 @@
-export { startNode } from "./node.js";
+export { startNode } from "./start-node.js";
 export type { TallyNode, NodeStatus } from "./node.js";
 export { NODE_DEFAULTS, resolveNodeOptions } from "./options.js";
 export { clockFromEnv } from "./clock.js";
