@@ -11,6 +11,7 @@ import { ShardPlanner } from "./cluster/shard-planner.js";
 import { startShardUpkeep } from "./cluster/shard-upkeep.js";
 import { NamespaceGatherer } from "./gather/namespace-gatherer.js";
 import type { HttpEndpoint } from "./http/http-endpoint.js";
+import { nodeRoutes } from "./http/node-routes.js";
 import type { NodeMetrics, ShardStats } from "./http/metrics.js";
 import { answerBadReadSubjects } from "./nats/bad-read-subjects.js";
 import type { ResolvedNodeOptions } from "./options.js";
@@ -132,23 +133,42 @@ export class Node implements TallyNode {
     });
     parts.changes.listen(() => this.#planner.schedule());
     parts.http?.serve({
-      metrics: async () => ({
-        contentType: parts.metrics.registry.contentType,
-        body: await parts.metrics.registry.metrics(),
-      }),
-      health: () => ({
-        ok: this.#status === "running" && this.stats().every((s) => s.ready),
-        body: { status: this.#status },
-      }),
-      status: () => ({
-        id: this.id,
-        status: this.#status,
-        config: this.config,
-        members: parts.membership.live(),
-        eventLoopDelayMs: parts.metrics.eventLoop.sinceStart(),
-        shards: logGaps.withMarks(this.stats()),
+      ...nodeRoutes({
+        metrics: parts.metrics,
+        alive: () => ({ ok: this.#status !== "closed", body: { status: this.#status } }),
+        ready: () => this.#readiness(),
+        status: () => ({
+          id: this.id,
+          status: this.#status,
+          config: this.config,
+          members: parts.membership.live(),
+          eventLoopDelayMs: parts.metrics.eventLoop.sinceStart(),
+          shards: logGaps.withMarks(this.stats()),
+        }),
       }),
     });
+  }
+
+  /**
+   * Ready (`/readyz`): running, serving at least one shard, and every shard it serves
+   * holds its lease, consumes and has caught up. A node with no shards (more nodes than
+   * shards) is not ready: it has nothing to serve.
+   */
+  #readiness(): { ok: boolean; body: unknown } {
+    const stats = this.stats();
+    const waiting = stats.filter((s) => !s.ready).map((s) => s.shard);
+    const reason =
+      this.#status !== "running"
+        ? `node is ${this.#status}`
+        : stats.length === 0
+          ? "serves no shards"
+          : waiting.length > 0
+            ? `${waiting.length} shard(s) not caught up or without a valid lease`
+            : undefined;
+    return {
+      ok: reason === undefined,
+      body: { status: this.#status, shards: stats.length, ...(reason ? { reason, waiting } : {}) },
+    };
   }
 
   /** The cluster settings as `tally init` last wrote them (followed while running). */

@@ -26,6 +26,8 @@ export const NODE_DEFAULTS = {
   /** Longest a graceful stop may take (the CLI's `--stop-timeout`). */
   stopTimeoutMs: 60_000,
   logLevel: "info",
+  /** Address the HTTP endpoint listens on (`0.0.0.0` for Prometheus or a Kubernetes probe on another host). */
+  httpHost: "127.0.0.1",
 } as const;
 
 /** Options of {@link startNode}; all but `dataDir` optional. */
@@ -36,8 +38,10 @@ export interface NodeOptions {
   dataDir: string;
   /** Node id, shown in logs and status. @default `<hostname>-<pid>` */
   id?: string;
-  /** Port for `/metrics`, `/healthz` and `/status`; 0 picks a free one. @default undefined (no HTTP) */
+  /** Port for the dashboard, `/metrics`, `/healthz`, `/readyz` and `/status`; 0 picks a free one. @default undefined (no HTTP) */
   httpPort?: number;
+  /** Address the HTTP endpoint listens on. @default "127.0.0.1" */
+  httpHost?: string;
   /** Snapshot every shard with changes at this interval. @default 2000 */
   snapshotIntervalMs?: number;
   /** Also snapshot a shard after this many events. @default 10000 */
@@ -92,6 +96,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     dataDir: opts.dataDir,
     id: opts.id ?? `${hostname()}-${process.pid}`,
     httpPort: opts.httpPort,
+    httpHost: opts.httpHost ?? NODE_DEFAULTS.httpHost,
     snapshotIntervalMs: opts.snapshotIntervalMs ?? NODE_DEFAULTS.snapshotIntervalMs,
     snapshotEvents: opts.snapshotEvents ?? NODE_DEFAULTS.snapshotEvents,
     readWaitMs: opts.readWaitMs ?? NODE_DEFAULTS.readWaitMs,

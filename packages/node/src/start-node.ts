@@ -59,7 +59,7 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
     opened.push(() => leases.stop());
     const metrics = createMetrics(() => owned.stats(), logGaps); // read at scrape time only
     const owned = new OwnedShards(leases, metrics, log, () => changes.notify());
-    const http = opts.httpPort === undefined ? undefined : await HttpEndpoint.listen(opts.httpPort);
+    const http = opts.httpPort === undefined ? undefined : await HttpEndpoint.listen(opts.httpPort, opts.httpHost);
     if (http) opened.push(() => http.close());
     const membership = await Membership.start(nc, {
       id: opts.id,

@@ -7,6 +7,7 @@ interface NodeFlags {
   data: string;
   id?: string;
   http?: number;
+  httpHost: string;
   snapshotInterval: number;
   snapshotEvents: number;
   readWait: number;
@@ -28,7 +29,8 @@ export function registerNode(program: Command, flags: FlagsOf): void {
     .description("run one node in the foreground; SIGTERM/SIGINT = graceful stop (final snapshot)")
     .requiredOption("--data <dir>", "data directory for the node's LevelDB snapshot")
     .option("--id <id>", "node id (default <hostname>-<pid>)")
-    .option("--http <port>", "serve /metrics, /healthz and /status on 127.0.0.1:<port>", int("--http"))
+    .option("--http <port>", "serve the dashboard, /metrics, /healthz, /readyz and /status on <port>", int("--http"))
+    .option("--http-host <addr>", "address the HTTP endpoint listens on", NODE_DEFAULTS.httpHost)
     .option(
       "--snapshot-interval <ms>",
       "snapshot changed shards every <ms>",
@@ -126,6 +128,7 @@ async function runNode(o: NodeFlags, flags: FlagsOf): Promise<void> {
     dataDir: o.data,
     ...(o.id ? { id: o.id } : {}),
     ...(o.http !== undefined ? { httpPort: o.http } : {}),
+    httpHost: o.httpHost,
     snapshotIntervalMs: o.snapshotInterval,
     snapshotEvents: o.snapshotEvents,
     readWaitMs: o.readWait,
