@@ -17,4 +17,16 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  {
+    // The dashboard's browser modules, served as they are (no bundler): browser globals.
+    files: ["packages/node/src/http/dashboard/assets/**/*.js"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          ...["document", "location", "history", "fetch", "EventSource", "FormData", "URL", "URLSearchParams"],
+          ...["Option", "Node", "ResizeObserver", "setTimeout", "clearTimeout"],
+        ].map((name) => [name, "readonly"]),
+      ),
+    },
+  },
 );

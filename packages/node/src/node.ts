@@ -10,6 +10,7 @@ import type { OwnedShards } from "./cluster/owned-shards.js";
 import { ShardPlanner } from "./cluster/shard-planner.js";
 import { startShardUpkeep } from "./cluster/shard-upkeep.js";
 import { NamespaceGatherer } from "./gather/namespace-gatherer.js";
+import { Dashboard } from "./http/dashboard/dashboard.js";
 import type { HttpEndpoint } from "./http/http-endpoint.js";
 import { nodeRoutes } from "./http/node-routes.js";
 import type { NodeMetrics, ShardStats } from "./http/metrics.js";
@@ -78,6 +79,7 @@ export class Node implements TallyNode {
   readonly #planner: ShardPlanner;
   readonly #subs: Subscription[] = [];
   readonly #gatherer: NamespaceGatherer;
+  readonly #dashboard: Dashboard;
   readonly #timers: NodeJS.Timeout[] = [];
   /** Lease renewals run until the last shard is closed, so a stop stays graceful. */
   #renewTimer: NodeJS.Timeout | undefined;
@@ -132,7 +134,10 @@ export class Node implements TallyNode {
       log,
     });
     parts.changes.listen(() => this.#planner.schedule());
+    const { memberTimeoutMs, maxSeriesPoints } = opts;
+    this.#dashboard = new Dashboard({ nodeId: this.id, nc: parts.nc, memberTimeoutMs, maxSeriesPoints });
     parts.http?.serve({
+      ...this.#dashboard.routes(),
       ...nodeRoutes({
         metrics: parts.metrics,
         alive: () => ({ ok: this.#status !== "closed", body: { status: this.#status } }),
@@ -265,6 +270,7 @@ export class Node implements TallyNode {
       leases.stop();
       settings.stop();
       this.#p.metrics.eventLoop.stop();
+      this.#dashboard.close();
       await http?.close();
       await store.close();
       if (!nc.isClosed()) await nc.drain().catch(() => undefined);

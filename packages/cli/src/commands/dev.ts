@@ -15,6 +15,8 @@ const DEV_DEFAULTS = {
   dir: ".tally/dev",
   port: Number(new URL(NODE_DEFAULTS.natsUrl).port),
   nodes: 1,
+  /** The first node's HTTP port (dashboard and metrics); a free one when it is taken. */
+  httpPort: 8080,
 } as const;
 
 /** Options of `tally dev`. */
@@ -43,7 +45,7 @@ export function registerDev(program: Command): void {
     )
     .option(
       "--http <port>",
-      "serve the first node's metrics on this port (the next nodes on the next ports)",
+      `serve the first node's dashboard and metrics on this port, the next nodes on the next ports (default ${DEV_DEFAULTS.httpPort}, or a free port when it is taken; 0: free ports)`,
       int("--http"),
     )
     .option(
@@ -93,13 +95,21 @@ async function runDev(o: DevOptions): Promise<void> {
     const nc = await connect({ servers: server.url });
     await initCluster(nc, { shards: o.shards, ...(o.periods ? { periods: o.periods } : {}) });
     await nc.close();
+    const start = (i: number, httpPort: number) =>
+      startNode({
+        connection: { servers: server!.url },
+        dataDir: join(dir, count === 1 ? "node" : `node-${i}`),
+        id: `dev-${i}`,
+        httpPort,
+      });
     for (let i = 1; i <= count; i++) {
+      const port =
+        o.httpPort === undefined ? (i === 1 ? DEV_DEFAULTS.httpPort : 0) : o.httpPort === 0 ? 0 : o.httpPort + i - 1;
       nodes.push(
-        await startNode({
-          connection: { servers: server.url },
-          dataDir: join(dir, count === 1 ? "node" : `node-${i}`),
-          id: `dev-${i}`,
-          ...(o.httpPort !== undefined ? { httpPort: o.httpPort === 0 ? 0 : o.httpPort + i - 1 } : {}),
+        await start(i, port).catch((err: unknown) => {
+          // The default port is taken (another dev, another server): any port will do, its URL is printed.
+          if (o.httpPort === undefined && (err as NodeJS.ErrnoException).code === "EADDRINUSE") return start(i, 0);
+          throw err;
         }),
       );
     }
@@ -113,6 +123,7 @@ async function runDev(o: DevOptions): Promise<void> {
     [
       "",
       `Tally is running: nats-server at ${url} (config ${server.configFile}), ${count === 1 ? "one node" : `${count} nodes (${nodes.map((n) => n.id).join(", ")})`}, data in ${dir}`,
+      `Dashboard: http://127.0.0.1:${nodes[0]!.httpPort}/`,
       ...nodes.filter((n) => n.httpPort).map((n) => `Metrics of ${n.id}: http://127.0.0.1:${n.httpPort}/metrics`),
       "",
       "Count and read:",
