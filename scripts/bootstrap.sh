@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes a fresh clone runnable: nats-server (Debian package) and pnpm, then the
+# Makes a fresh clone runnable: nats-server and chromium (Debian packages) and pnpm, then the
 # workspace dependencies. Safe to run again; it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,12 @@ if [ -z "${NATS_SERVER_BIN:-}" ] && ! command -v nats-server >/dev/null 2>&1 \
     as_root apt-get update >&2
     as_root apt-get install -y nats-server >&2
   fi
+fi
+
+# Chromium for the dashboard's browser test (driven by playwright-core, from pnpm install).
+if [ -z "${CHROMIUM_BIN:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "bootstrap: installing chromium (apt-get install -y chromium)" >&2
+  as_root apt-get install -y chromium >&2 || { as_root apt-get update >&2 && as_root apt-get install -y chromium >&2; }
 fi
 
 if ! command -v pnpm >/dev/null 2>&1; then

@@ -55,6 +55,10 @@ test("cli - tally dev runs a server and node; inc, get and dlq work against it; 
   const { dev, dir, out: output, exited, env } = await startDev(t, ["--shards", "8"]);
   const out = output();
   t.regex(out, /pnpm tally inc web home/);
+  // It serves the dashboard (on 8080, or a free port when that is taken) and says where.
+  const dashboard = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+  t.truthy(dashboard, out);
+  t.regex(await (await fetch(dashboard!)).text(), /<title>Tally<\/title>/);
   // The server config it wrote lives with the data, under --dir.
   t.true(out.includes(`config ${dir.path}/nats-server.conf`));
   const { readFile } = await import("node:fs/promises");

@@ -45,6 +45,11 @@ export class ClusterFeed {
     return this.#streams.size;
   }
 
+  /** Whether no read runs and none is due (no timer pending). */
+  get idle(): boolean {
+    return this.#timer === undefined && !this.#reading;
+  }
+
   /** One view, now (`/api/cluster`). */
   async view(): Promise<ClusterView> {
     const status = await this.#opts.read();
