@@ -100,6 +100,7 @@ export class Node implements TallyNode {
       metrics: parts.metrics,
       log,
       readWaitMs: opts.readWaitMs,
+      maxWaitingReads: opts.maxWaitingReads,
       pullBatch: opts.pullBatch,
       snapshotEvents: opts.snapshotEvents,
       maxSeriesPoints: opts.maxSeriesPoints,

@@ -13,6 +13,8 @@ export const NODE_DEFAULTS = {
   snapshotEvents: 10_000,
   readWaitMs: 5000,
   maxSeriesPoints: 1000,
+  /** Most reads waiting for a sequence (`minSeq`, or a replay) per shard; more are refused, retryable. */
+  maxWaitingReads: 1000,
   /** A namespace-wide read (top, list) waits this long for every shard's owner, then answers partial. */
   gatherTimeoutMs: 2000,
   pullBatch: 256,
@@ -48,8 +50,13 @@ export interface NodeOptions {
   snapshotEvents?: number;
   /** How long a read may wait for `minSeq` or for replay after start. @default 5000 */
   readWaitMs?: number;
-  /** Most points in one series reply. @default 1000 */
+  /** Most points in one series reply; a longer series is `TOO_MANY_POINTS`. @default 1000 */
   maxSeriesPoints?: number;
+  /**
+   * Most reads waiting per shard for a sequence (`minSeq`, or the replay of a shard just
+   * taken); one more is answered at once with `TOO_MANY_WAITING` (retryable). @default 1000
+   */
+  maxWaitingReads?: number;
   /** How long a top or list waits for every shard's owner before answering `partial`, in ms. @default 2000 */
   gatherTimeoutMs?: number;
   /** Messages requested per pull from a shard's consumer. @default 256 */
@@ -101,6 +108,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     snapshotEvents: opts.snapshotEvents ?? NODE_DEFAULTS.snapshotEvents,
     readWaitMs: opts.readWaitMs ?? NODE_DEFAULTS.readWaitMs,
     maxSeriesPoints: opts.maxSeriesPoints ?? NODE_DEFAULTS.maxSeriesPoints,
+    maxWaitingReads: opts.maxWaitingReads ?? NODE_DEFAULTS.maxWaitingReads,
     gatherTimeoutMs: opts.gatherTimeoutMs ?? NODE_DEFAULTS.gatherTimeoutMs,
     pullBatch: opts.pullBatch ?? NODE_DEFAULTS.pullBatch,
     heartbeatMs: opts.heartbeatMs ?? NODE_DEFAULTS.heartbeatMs,
@@ -123,6 +131,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
   int("snapshotEvents", 1, 10_000_000);
   int("readWaitMs", 1, 600_000);
   int("maxSeriesPoints", 1, 1_000_000);
+  int("maxWaitingReads", 1, 1_000_000);
   int("gatherTimeoutMs", 10, 600_000);
   int("pullBatch", 1, 10_000);
   int("heartbeatMs", 50, 60_000);
