@@ -324,10 +324,16 @@ test("plan - a refusing member still hands its surplus to a joiner; once it stop
   const joined = simulate(64, members(3), two, 64, ["node-1"]);
   const n1 = joined.holders.filter((h) => h === "node-1").length;
   t.true(n1 < held1, `node-1 went from ${held1} to ${n1}`);
-  t.true(joined.holders.every((h, s) => h === two[s] || h === "node-3"), "only the joiner gains");
+  t.true(
+    joined.holders.every((h, s) => h === two[s] || h === "node-3"),
+    "only the joiner gains",
+  );
   // Memory back under the bound: balanced again (node-2, which kept a share sized for two, gives up the most).
   const back = simulate(64, members(3), joined.holders, 64);
   const counts = members(3).map((m) => back.holders.filter((h) => h === m).length);
   t.true(Math.max(...counts) - Math.min(...counts) <= 1, counts.join(","));
-  t.true(back.holders.every((h, s) => h === joined.holders[s] || joined.holders[s] === "node-2"), "only node-2 gives");
+  t.true(
+    back.holders.every((h, s) => h === joined.holders[s] || joined.holders[s] === "node-2"),
+    "only node-2 gives",
+  );
 });

@@ -83,11 +83,19 @@ export interface NodeOptions {
   logger?: Logger;
   /** Level of the default logger. @default "info" */
   logLevel?: string;
+  /**
+   * Bound on the process's resident memory, in bytes: above it the node takes no more
+   * shards (it keeps serving those it has) and says so in `tally status`, `/status` and
+   * `tally_refusing_shards`; under 90% of it, it takes shards again. Nodes in one process
+   * share one resident set. @default undefined (no bound)
+   */
+  maxMemoryBytes?: number;
 }
 
 /** {@link NodeOptions} with every default filled in and every range checked. */
-export interface ResolvedNodeOptions extends Required<Omit<NodeOptions, "httpPort" | "logger">> {
+export interface ResolvedNodeOptions extends Required<Omit<NodeOptions, "httpPort" | "logger" | "maxMemoryBytes">> {
   httpPort: number | undefined;
+  maxMemoryBytes: number | undefined;
   logger: Logger | undefined;
 }
 
@@ -120,6 +128,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     logger: opts.logger,
     clock: opts.clock ?? Date.now,
     logLevel: opts.logLevel ?? NODE_DEFAULTS.logLevel,
+    maxMemoryBytes: opts.maxMemoryBytes,
   };
   const int = (name: keyof ResolvedNodeOptions, min: number, max: number) => {
     const v = r[name];
@@ -149,6 +158,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     throw new NodeError("BAD_OPTION", `maxMovingFraction must be above 0 and at most 1, got ${r.maxMovingFraction}`);
   }
   if (r.httpPort !== undefined) int("httpPort", 0, 65535);
+  if (r.maxMemoryBytes !== undefined) int("maxMemoryBytes", 1, Number.MAX_SAFE_INTEGER);
   if (!/^[A-Za-z0-9_.-]{1,128}$/.test(r.id))
     throw new NodeError("BAD_OPTION", `id must be 1-128 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(r.id)}`);
   return r;
