@@ -3,9 +3,9 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ClientError, tallyClient } from "@tally/client";
 import { EventError, MAX_EVENT_BYTES, MAX_TOKEN_BYTES, shardOf } from "@tally/core";
-import { EVENTS_STREAM, listDeadLetters } from "@tally/node";
+import { EVENTS_STREAM, clusterStatus, listDeadLetters } from "@tally/node";
 import { waitFor } from "@tally/testing";
-import { inProcessNode, tallyServer } from "./helpers/cluster.js";
+import { inProcessNode, tallyCli, tallyServer } from "./helpers/cluster.js";
 
 const enc = new TextEncoder();
 
@@ -160,4 +160,44 @@ test("limits - reads waiting per shard: past the limit they are refused at once 
   t.is((await client.get("web", "home")).value, 3);
   const metrics = await (await fetch(`http://127.0.0.1:${node.httpPort}/metrics`)).text();
   t.regex(metrics, /^tally_reads_total\{outcome="TOO_MANY_WAITING"\} 3$/m);
+});
+
+test("limits - memory bound: a node over it takes no shards, the other takes all, status and metrics say why, counts exact", async (t) => {
+  const { server, nc, shards } = await tallyServer(t, { shards: 8 });
+  // 1 byte: always over. It starts first, so a peer that counted on it would leave shards unserved.
+  const over = await inProcessNode(t, server.url, { id: "over", maxMemoryBytes: 1, httpPort: 0 });
+  t.is(over.stats().length, 0);
+  const peer = await inProcessNode(t, server.url, { id: "peer" });
+  await waitFor(() => peer.stats().length === shards && peer.stats().every((s) => s.ready), {
+    timeoutMs: 30_000,
+    message: "the peer serving every shard",
+  });
+  t.is(over.stats().length, 0, "the node over its bound took nothing");
+
+  // Counts stay exact, every counter on some shard of the peer.
+  const client = tallyClient(nc);
+  const truth = new Map<string, number>();
+  let seq = 0;
+  for (let i = 0; i < 40; i++) {
+    const name = `page-${i % 20}`;
+    seq = (await client.inc("web", name, { delta: i + 1 })).seq;
+    truth.set(name, (truth.get(name) ?? 0) + i + 1);
+  }
+  for (const [name, value] of truth) t.is((await client.get("web", name, { minSeq: seq })).value, value, name);
+
+  // It says why, everywhere.
+  const reason = /^resident memory \d+ MiB is over --max-memory 1 B$/;
+  const st = await clusterStatus(nc);
+  const members = new Map(st.members.map((m) => [m.id, m]));
+  t.regex(members.get("over")?.refusingShards ?? "", reason);
+  t.is(members.get("peer")?.refusingShards, undefined);
+  t.true(st.shards.every((s) => s.owner === "peer"));
+  const status = await (await fetch(`http://127.0.0.1:${over.httpPort}/status`)).json();
+  t.regex((status as { memory: { refusingShards: string } }).memory.refusingShards, reason);
+  const metrics = await (await fetch(`http://127.0.0.1:${over.httpPort}/metrics`)).text();
+  t.regex(metrics, /^tally_refusing_shards 1$/m);
+  t.regex(metrics, /^tally_memory_limit_bytes 1$/m);
+  const cli = await tallyCli(["status"], { TALLY_NATS_URL: server.url });
+  t.regex(cli.stdout, /over +\S+ +live, refusing shards +0 /);
+  t.regex(cli.stdout, /^member over takes no new shards: resident memory \d+ MiB is over --max-memory 1 B$/m);
 });
