@@ -4,8 +4,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { ClientError, tallyClient } from "@tally/client";
 import { EventError, MAX_EVENT_BYTES, MAX_TOKEN_BYTES, shardOf } from "@tally/core";
 import { EVENTS_STREAM, clusterStatus, listDeadLetters } from "@tally/node";
-import { waitFor } from "@tally/testing";
-import { inProcessNode, tallyCli, tallyServer } from "./helpers/cluster.js";
+import { tempDir, waitFor } from "@tally/testing";
+import { inProcessNode, spawnNode, tallyCli, tallyServer } from "./helpers/cluster.js";
 
 const enc = new TextEncoder();
 
@@ -200,4 +200,52 @@ test("limits - memory bound: a node over it takes no shards, the other takes all
   const cli = await tallyCli(["status"], { TALLY_NATS_URL: server.url });
   t.regex(cli.stdout, /over +\S+ +live, refusing shards +0 /);
   t.regex(cli.stdout, /^member over takes no new shards: resident memory \d+ MiB is over --max-memory 1 B$/m);
+});
+
+test("limits - tally node takes the limits as flags: --max-memory, --max-waiting-reads, --max-series-points", async (t) => {
+  const { server, nc } = await tallyServer(t, { shards: 4 });
+  const dirs = await Promise.all([tempDir("tally-limits-"), tempDir("tally-limits-")]);
+  t.teardown(() => Promise.all(dirs.map((d) => d.remove())));
+  // Two processes, so two resident sets: one bounded to 1 byte, one with small read limits.
+  const over = spawnNode(t, server.url, dirs[0]!.path, ["--id", "over", "--max-memory", "1"]);
+  const small = spawnNode(t, server.url, dirs[1]!.path, [
+    "--id",
+    "small",
+    "--max-waiting-reads",
+    "3",
+    "--max-series-points",
+    "5",
+  ]);
+  await Promise.all([over.ready, small.ready]);
+  t.regex(over.stderr(), /"msg":"resident memory \d+ MiB is over --max-memory 1 B: taking no more shards"/);
+  const st = await waitFor(
+    async () => {
+      const s = await clusterStatus(nc);
+      return s.shards.every((x) => x.owner === "small") ? s : undefined;
+    },
+    { timeoutMs: 30_000, message: "the node without a memory bound serving every shard" },
+  );
+  const byId = new Map(st.members.map((m) => [m.id, m]));
+  t.regex(byId.get("over")?.refusingShards ?? "", /^resident memory \d+ MiB is over --max-memory 1 B$/);
+  t.is(byId.get("over")?.shards, 0);
+  t.is(byId.get("small")?.refusingShards, undefined);
+
+  const client = tallyClient(nc, { retryDeadlineMs: 0 });
+  const ack = await client.inc("web", "home");
+  const series = { period: "hour", from: "2026-11-21T00:00:00Z", minSeq: ack.seq } as const;
+  t.is((await client.series("web", "home", { ...series, to: "2026-11-21T04:00:00Z" })).points.length, 5);
+  const e = await t.throwsAsync(client.series("web", "home", { ...series, to: "2026-11-21T05:00:00Z" }));
+  t.is((e as ClientError).code, "TOO_MANY_POINTS");
+  t.regex(e?.message ?? "", /more than the limit of 5;/);
+  const replies = await Promise.all(
+    Array.from({ length: 4 }, () =>
+      nc
+        .request("count.get.web.home", JSON.stringify({ minSeq: ack.seq + 1 }), { timeout: 30_000 })
+        .then((m) => m.json<ErrorReply>()),
+    ),
+  );
+  t.deepEqual(
+    replies.map((r) => r.error.code),
+    ["TIMEOUT", "TIMEOUT", "TIMEOUT", "TOO_MANY_WAITING"],
+  );
 });
