@@ -42,7 +42,7 @@ const BAD: [string, Uint8Array, string][] = [
   ["msgpack array", pack([1, 2]), "BAD_BODY"],
   ["msgpack huge bigint", pack({ delta: 2n ** 62n }), "DELTA_OUT_OF_RANGE"],
   ["msgpack delta string", pack({ delta: "x" }), "BAD_DELTA"],
-  ["oversized", u8("1".padEnd(5000, " ")), "BAD_BODY"],
+  ["oversized", u8("1".padEnd(5000, " ")), "BODY_TOO_LARGE"],
 ];
 
 test("bad input - malformed bodies are dead-lettered with their reason; valid counts stay exact", async (t) => {
@@ -125,7 +125,8 @@ test("bad input - an invalid body near max_payload is dead-lettered (truncated) 
     { timeoutMs: 30_000, message: "the oversized event in the dead-letter stream" },
   );
   t.is(d!.seq, bad.seq);
-  t.is(d!.code, "BAD_BODY");
+  t.is(d!.code, "BODY_TOO_LARGE");
+  t.is(d!.reason, `event body is ${huge.length} bytes, over the limit of 4096; a valid body needs under 100`);
   t.is(d!.body.length, 4096);
 });
 

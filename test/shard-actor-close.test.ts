@@ -47,6 +47,7 @@ test("shard actor - closed during its replay, it never claims the events it skip
     metrics: createMetrics(() => []),
     log,
     readWaitMs: 1000,
+    maxWaitingReads: 1000,
     pullBatch: 64,
     snapshotEvents: 1_000_000,
     maxSeriesPoints: 100,

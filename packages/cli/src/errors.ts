@@ -62,6 +62,7 @@ const HINTS: Record<string, string | ((e: DescribedError, c: ErrorContext) => st
   TIMEOUT: `a node did not answer in time (busy, or a shard still replaying): ${RETRY_HINT}`,
   NOT_READY: `the shard is starting or replaying: ${RETRY_HINT}`,
   SHARD_NOT_OWNED: `the shard is moving between nodes: ${RETRY_HINT}`,
+  TOO_MANY_WAITING: `too many reads already wait for that shard to catch up (node option --max-waiting-reads): ${RETRY_HINT}`,
   PARTIAL: (e) =>
     `shard${e.missingShards && e.missingShards.length === 1 ? "" : "s"} ${e.missingShards?.join(", ") ?? "?"} ` +
     `did not answer in time (a node down or shards moving): ${RETRY_HINT}`,

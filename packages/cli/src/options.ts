@@ -70,3 +70,14 @@ export const sizeOrUnlimited =
       throw new InvalidArgumentError((err as Error).message);
     }
   };
+
+/** Parser of a size (`800MiB`, `2GB`, bytes) in bytes. */
+export const sizeArg =
+  (name: string) =>
+  (v: string): number => {
+    try {
+      return parseSize(v, name);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };

@@ -31,6 +31,8 @@ test("help - node shows every default from NODE_DEFAULTS", async (t) => {
     ["--snapshot-interval", NODE_DEFAULTS.snapshotIntervalMs],
     ["--snapshot-events", NODE_DEFAULTS.snapshotEvents],
     ["--read-wait", NODE_DEFAULTS.readWaitMs],
+    ["--max-waiting-reads", NODE_DEFAULTS.maxWaitingReads],
+    ["--max-series-points", NODE_DEFAULTS.maxSeriesPoints],
     ["--heartbeat", NODE_DEFAULTS.heartbeatMs],
     ["--member-timeout", NODE_DEFAULTS.memberTimeoutMs],
     ["--min-members", NODE_DEFAULTS.minMembers],

@@ -7,6 +7,7 @@ import {
   int,
   limitValue,
   periodsArg,
+  sizeArg,
   sizeOrUnlimited,
   timeArg,
 } from "../src/options.js";
@@ -55,4 +56,13 @@ test("durationOrUnlimited, sizeOrUnlimited - a limit, or the words that lift it"
     instanceOf: InvalidArgumentError,
     message: /--log-max-bytes/,
   });
+});
+
+test("sizeArg - a size in bytes; no word lifts it", (t) => {
+  t.is(sizeArg("--max-memory")("800MiB"), 800 * 2 ** 20);
+  t.is(sizeArg("--max-memory")("2GB"), 2e9);
+  t.is(sizeArg("--max-memory")("1"), 1);
+  for (const v of ["unlimited", "0", "-5MB", "lots"]) {
+    t.throws(() => sizeArg("--max-memory")(v), { instanceOf: InvalidArgumentError, message: /--max-memory/ }, v);
+  }
 });

@@ -121,6 +121,13 @@ export interface PlanInput {
   minMembers: number;
   /** True once this node has seen the cluster formed; it then ignores `minMembers`. */
   formed: boolean;
+  /**
+   * Live members that take no shards now (over their memory bound), this node perhaps
+   * among them. They keep what they hold; the others share every shard as if they were
+   * not there, so a free shard always has a taker while one member does not refuse.
+   * @default []
+   */
+  refusing?: readonly string[];
 }
 
 /** A node's next moves. */
@@ -142,17 +149,25 @@ export interface Plan {
  *   moves ⌈P/(N+1)⌉ shards at most, all to the new member.
  * - Free shards are taken at once (failover); hand-offs are throttled: each of the
  *   N members releases at most ⌊maxMoving/N⌋ (at least 1) at a time.
+ * - A `refusing` member is left out of the others' targets; it takes nothing itself,
+ *   but still hands off what a balance counting it would move (e.g. to a joiner), so
+ *   refusing never makes it hold more than it would otherwise.
  */
 export function planShards(input: PlanInput): Plan {
   const { shards, self, live, holders } = input;
   const formed = input.formed || live.length >= input.minMembers || holders.some((h) => h !== undefined && h !== self);
   if (!formed || !live.includes(self)) return { formed, acquire: [], release: [] };
-  const desired = balanceShards(shards, live, holders);
+  const refusing = input.refusing ?? [];
+  const selfRefuses = refusing.includes(self);
+  // This node's own refusal does not change what it should hand off, only what it takes.
+  const placement = refusing.length === 0 ? live : live.filter((m) => m === self || !refusing.includes(m));
+  const desired = balanceShards(shards, placement, holders);
   const acquire: number[] = [];
   const candidates: number[] = [];
   for (let s = 0; s < shards; s++) {
-    if (desired[s] === self && holders[s] === undefined) acquire.push(s);
-    else if (holders[s] === self && desired[s] !== self && !input.releasing.includes(s)) candidates.push(s);
+    if (desired[s] === self && holders[s] === undefined) {
+      if (!selfRefuses) acquire.push(s);
+    } else if (holders[s] === self && desired[s] !== self && !input.releasing.includes(s)) candidates.push(s);
   }
   const budget = Math.max(1, Math.floor(input.maxMoving / live.length)) - input.releasing.length;
   return { formed, acquire, release: candidates.slice(0, Math.max(0, budget)) };

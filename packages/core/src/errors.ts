@@ -6,8 +6,10 @@
 export const ErrorCode = {
   /** A subject or one of its tokens is malformed. */
   BAD_SUBJECT: "BAD_SUBJECT",
-  /** An event body is not one of the accepted forms (or is too large). */
+  /** An event body is not one of the accepted forms. */
   BAD_BODY: "BAD_BODY",
+  /** An event body is larger than `MAX_EVENT_BYTES` (4096): refused unparsed. */
+  BODY_TOO_LARGE: "BODY_TOO_LARGE",
   /** An event body starts like JSON (`{`) but is not valid UTF-8 / JSON. */
   BAD_JSON: "BAD_JSON",
   /** An event body starts like a MessagePack map but cannot be decoded. */
@@ -38,6 +40,11 @@ export const ErrorCode = {
   TOO_MANY_POINTS: "TOO_MANY_POINTS",
   /** The request could not be answered in time (e.g. `minSeq` not reached). */
   TIMEOUT: "TIMEOUT",
+  /**
+   * The shard already holds its limit of reads waiting for a sequence (`minSeq`, or its
+   * replay after it was taken); retry once it has caught up.
+   */
+  TOO_MANY_WAITING: "TOO_MANY_WAITING",
   /** The shard is restoring or replaying and cannot answer yet. */
   NOT_READY: "NOT_READY",
   /** The node that got the request does not own the shard. */
@@ -56,6 +63,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export type EventErrorCode =
   | typeof ErrorCode.BAD_SUBJECT
   | typeof ErrorCode.BAD_BODY
+  | typeof ErrorCode.BODY_TOO_LARGE
   | typeof ErrorCode.BAD_JSON
   | typeof ErrorCode.BAD_MSGPACK
   | typeof ErrorCode.BAD_DELTA
@@ -115,6 +123,7 @@ export const RETRYABLE_CODES: ReadonlySet<string> = new Set<string>([
   ErrorCode.NOT_READY,
   ErrorCode.SHARD_NOT_OWNED,
   ErrorCode.TIMEOUT,
+  ErrorCode.TOO_MANY_WAITING,
 ]);
 
 /** Whether an error with this code is worth retrying (see {@link RETRYABLE_CODES}). */
@@ -146,7 +155,8 @@ export class RequestError extends TallyError {
 /**
  * HTTP-like status for the `Nats-Service-Error-Code` header of an error reply:
  * client mistakes (`BAD_*`, `PERIOD_NOT_ENABLED`, `TOO_MANY_POINTS`, `RESERVED_NAMESPACE`)
- * → 400, `TIMEOUT` → 408, `BUCKET_EXPIRED` → 410, `NOT_READY` / `SHARD_NOT_OWNED` → 503, anything else → 500.
+ * → 400, `TIMEOUT` → 408, `BUCKET_EXPIRED` → 410, `NOT_READY` / `SHARD_NOT_OWNED` /
+ * `TOO_MANY_WAITING` → 503, anything else → 500.
  */
 export function serviceStatus(code: string): number {
   if (code.startsWith("BAD_")) return 400;
@@ -161,6 +171,7 @@ export function serviceStatus(code: string): number {
       return 410;
     case ErrorCode.NOT_READY:
     case ErrorCode.SHARD_NOT_OWNED:
+    case ErrorCode.TOO_MANY_WAITING:
       return 503;
     default:
       return 500;

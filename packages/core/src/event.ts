@@ -4,7 +4,14 @@ import { isPlainRecord, messageOf } from "./guards.js";
 import { parseTime } from "./time.js";
 import { strictUtf8Decoder, utf8Encoder } from "./utf8.js";
 
-/** Largest accepted event body, in bytes. Anything bigger is `BAD_BODY`. */
+/**
+ * Largest accepted event body, in bytes; a bigger one is `BODY_TOO_LARGE`, refused before
+ * any parsing. A valid body needs under 100 bytes (`{"delta":-9007199254740991,"ts":
+ * "2026-11-21T00:00:00.000+05:30"}` is 64), but JSON and MessagePack maps may carry other
+ * keys, which are ignored: 4 KiB leaves producers room for some context while bounding
+ * what one stored event costs to parse (a shard parses in line with its reads), and it is
+ * what a dead-letter record keeps of a body, so a refused body under the limit is kept whole.
+ */
 export const MAX_EVENT_BYTES = 4096;
 
 /** An event body, decoded and validated. */
@@ -55,7 +62,8 @@ function previewBytes(bytes: Uint8Array): string {
  *   keys are ignored.
  *
  * Throws `EventError` with code:
- * - `BAD_BODY`: larger than {@link MAX_EVENT_BYTES}, whitespace only, or any other shape —
+ * - `BODY_TOO_LARGE`: larger than {@link MAX_EVENT_BYTES} (not parsed at all);
+ * - `BAD_BODY`: whitespace only, or any other shape —
  *   including JSON that is not an object (`[1]`, `"5"`, `true`, `null`) and MessagePack that
  *   is not a map (e.g. a fixarray), since only objects carry fields;
  * - `BAD_JSON`: starts with `{` but is not valid UTF-8 or not valid JSON;
@@ -76,7 +84,10 @@ export function decodeEvent(body: Uint8Array): DecodedEvent {
   const len = body.length;
   if (len === 0) return { delta: 1, ts: undefined };
   if (len > MAX_EVENT_BYTES) {
-    throw new EventError(ErrorCode.BAD_BODY, `event body is ${len} bytes, the limit is ${MAX_EVENT_BYTES}`);
+    throw new EventError(
+      ErrorCode.BODY_TOO_LARGE,
+      `event body is ${len} bytes, over the limit of ${MAX_EVENT_BYTES}; a valid body needs under 100`,
+    );
   }
   const first = body[0] as number;
   if (isMsgpackMap(first)) return decodeMsgpack(body);

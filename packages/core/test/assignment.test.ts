@@ -84,7 +84,13 @@ test("assignment - a member leaving only moves its own shards", (t) => {
  * Returns the holders once no one has anything left to do, the most shards that
  * were moving at once, and how many hand-offs there were.
  */
-function simulate(shards: number, live: string[], start: (string | undefined)[], maxMoving: number) {
+function simulate(
+  shards: number,
+  live: string[],
+  start: (string | undefined)[],
+  maxMoving: number,
+  refusing: readonly string[] = [],
+) {
   const holders = [...start];
   let moving = new Set<number>();
   let peak = 0;
@@ -95,7 +101,17 @@ function simulate(shards: number, live: string[], start: (string | undefined)[],
     moving = new Set();
     let acted = false;
     for (const self of live) {
-      const plan = planShards({ shards, self, live, holders, releasing: [], maxMoving, minMembers: 1, formed: true });
+      const plan = planShards({
+        shards,
+        self,
+        live,
+        holders,
+        releasing: [],
+        maxMoving,
+        minMembers: 1,
+        formed: true,
+        refusing,
+      });
       for (const s of plan.acquire) {
         if (holders[s] === undefined) {
           holders[s] = self;
@@ -262,5 +278,62 @@ test("plan - a join with slow, interleaved hand-offs: only the joiner gains, ⌈
       ),
       { numRuns: 200 },
     ),
+  );
+});
+
+test("plan - a refusing member takes nothing; the others take every free shard, so none is left unserved", (t) => {
+  const free = new Array<string | undefined>(64).fill(undefined);
+  // node-1 refuses from the start: node-2 and node-3 share all 64, balanced.
+  const r = simulate(64, members(3), free, 16, ["node-1"]);
+  t.false(r.holders.includes("node-1"));
+  t.true(r.holders.every((h) => h !== undefined));
+  const counts = ["node-2", "node-3"].map((m) => r.holders.filter((h) => h === m).length);
+  t.true(Math.abs(counts[0]! - counts[1]!) <= 1, counts.join(","));
+  // Every member refusing: nothing is taken (the shards wait, and status says why).
+  t.true(simulate(64, members(2), free, 16, members(2)).holders.every((h) => h === undefined));
+  const alone = planShards({
+    shards: 8,
+    self: "node-1",
+    live: members(1),
+    holders: free.slice(0, 8),
+    releasing: [],
+    maxMoving: 8,
+    minMembers: 1,
+    formed: false,
+    refusing: ["node-1"],
+  });
+  t.deepEqual(alone, { formed: true, acquire: [], release: [] }, "formed, but takes nothing");
+});
+
+test("plan - a member that starts refusing keeps its shards; its lost shards go to the others at once", (t) => {
+  const before = simulate(64, members(3), new Array<string | undefined>(64).fill(undefined), 16).holders;
+  // node-1 refuses now: nothing moves (it keeps what it holds, nobody hands it anything).
+  const kept = simulate(64, members(3), before, 16, ["node-1"]);
+  t.deepEqual(kept.holders, before);
+  t.is(kept.handoffs, 0);
+  // node-3 is lost while node-1 refuses: only node-2 takes its shards, at once.
+  const orphaned = before.map((h) => (h === "node-3" ? undefined : h));
+  const after = simulate(64, members(2), orphaned, 16, ["node-1"]);
+  t.is(after.handoffs, 0);
+  for (let s = 0; s < 64; s++) t.is(after.holders[s], before[s] === "node-3" ? "node-2" : before[s]);
+});
+
+test("plan - a refusing member still hands its surplus to a joiner; once it stops refusing it takes its share again", (t) => {
+  const two = simulate(64, members(2), new Array<string | undefined>(64).fill(undefined), 64).holders;
+  const held1 = two.filter((h) => h === "node-1").length;
+  const joined = simulate(64, members(3), two, 64, ["node-1"]);
+  const n1 = joined.holders.filter((h) => h === "node-1").length;
+  t.true(n1 < held1, `node-1 went from ${held1} to ${n1}`);
+  t.true(
+    joined.holders.every((h, s) => h === two[s] || h === "node-3"),
+    "only the joiner gains",
+  );
+  // Memory back under the bound: balanced again (node-2, which kept a share sized for two, gives up the most).
+  const back = simulate(64, members(3), joined.holders, 64);
+  const counts = members(3).map((m) => back.holders.filter((h) => h === m).length);
+  t.true(Math.max(...counts) - Math.min(...counts) <= 1, counts.join(","));
+  t.true(
+    back.holders.every((h, s) => h === joined.holders[s] || joined.holders[s] === "node-2"),
+    "only node-2 gives",
   );
 });

@@ -47,6 +47,7 @@ test("serviceStatus - maps codes to HTTP-like statuses", (t) => {
     TIMEOUT: 408,
     NOT_READY: 503,
     SHARD_NOT_OWNED: 503,
+    TOO_MANY_WAITING: 503,
     INTERNAL: 500,
     COUNT_OVERFLOW: 500,
     WHATEVER: 500,

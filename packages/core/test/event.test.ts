@@ -239,8 +239,9 @@ const malformed: [string, Uint8Array, string][] = [
   ["msgpack positive int is not text", bytes(0x05), ErrorCode.BAD_BODY],
   ["msgpack str", mp("5"), ErrorCode.BAD_BODY],
   ["msgpackr record", new Packr().pack({ delta: 5 }), ErrorCode.BAD_BODY],
-  ["too large", new Uint8Array(MAX_EVENT_BYTES + 1).fill(0x31), ErrorCode.BAD_BODY],
-  ["too large JSON", text(`{"delta":1,"pad":"${"x".repeat(MAX_EVENT_BYTES)}"}`), ErrorCode.BAD_BODY],
+  ["too large", new Uint8Array(MAX_EVENT_BYTES + 1).fill(0x31), ErrorCode.BODY_TOO_LARGE],
+  ["too large JSON", text(`{"delta":1,"pad":"${"x".repeat(MAX_EVENT_BYTES)}"}`), ErrorCode.BODY_TOO_LARGE],
+  ["too large garbage", new Uint8Array(MAX_EVENT_BYTES + 1).fill(0xff), ErrorCode.BODY_TOO_LARGE],
   // Text that starts like a number but is not an integer literal.
   ["fraction", text("1.5"), ErrorCode.BAD_DELTA],
   ["exponent", text("1e3"), ErrorCode.BAD_DELTA],
@@ -490,4 +491,29 @@ test("decodeEvent - a JSON delta with a fraction names the literal as written", 
   const e = t.throws(() => decodeEvent(text('{"delta":1.0000000000000001}')), { instanceOf: EventError });
   t.is(e?.code, ErrorCode.BAD_DELTA);
   t.regex(e?.message ?? "", /^delta 1\.0000000000000001 /);
+});
+
+test("decodeEvent - the body limit: MAX_EVENT_BYTES is accepted, one byte more is BODY_TOO_LARGE naming both sizes", (t) => {
+  t.is(MAX_EVENT_BYTES, 4096);
+  // A JSON body padded with an ignored key to exactly the limit still counts.
+  const head = '{"delta":7,"pad":"';
+  const atLimit = text(`${head}${"x".repeat(MAX_EVENT_BYTES - head.length - 2)}"}`);
+  t.is(atLimit.length, MAX_EVENT_BYTES);
+  t.deepEqual(decodeEvent(atLimit), { delta: 7, ts: undefined });
+  const padded = text("5".padEnd(MAX_EVENT_BYTES, " "));
+  t.deepEqual(decodeEvent(padded), { delta: 5, ts: undefined });
+  const over = text(`${head}${"x".repeat(MAX_EVENT_BYTES - head.length - 1)}"}`);
+  t.is(over.length, MAX_EVENT_BYTES + 1);
+  const e = t.throws(() => decodeEvent(over), { instanceOf: EventError });
+  t.is(e?.code, ErrorCode.BODY_TOO_LARGE);
+  t.is(e?.message, "event body is 4097 bytes, over the limit of 4096; a valid body needs under 100");
+});
+
+test("encodeEvent - the largest body it can write is far under the limit", (t) => {
+  const extremes = [
+    encodeEvent(-Number.MAX_SAFE_INTEGER),
+    encodeEvent(-Number.MAX_SAFE_INTEGER, MAX_TS_MS),
+    encodeEventJson(-Number.MAX_SAFE_INTEGER, "9999-12-31T23:59:59.999Z"),
+  ];
+  for (const body of extremes) t.true(body.length < 100, `${body.length} bytes`);
 });

@@ -6,6 +6,7 @@ import type { ChangeSignal } from "./cluster/change-signal.js";
 import type { ClusterSettings } from "./cluster/cluster-settings.js";
 import type { LeaseTable } from "./cluster/leases.js";
 import type { Membership } from "./cluster/membership.js";
+import { refusingMembers, type MemoryGuard } from "./cluster/memory-guard.js";
 import type { OwnedShards } from "./cluster/owned-shards.js";
 import { ShardPlanner } from "./cluster/shard-planner.js";
 import { startShardUpkeep } from "./cluster/shard-upkeep.js";
@@ -67,6 +68,8 @@ export interface NodeParts {
   readonly leases: LeaseTable;
   readonly owned: OwnedShards;
   readonly membership: Membership;
+  /** The bound on memory: over it, the node takes no new shards. */
+  readonly memory: MemoryGuard;
   readonly http: HttpEndpoint | undefined;
   readonly changes: ChangeSignal;
 }
@@ -102,6 +105,7 @@ export class Node implements TallyNode {
       metrics: parts.metrics,
       log,
       readWaitMs: opts.readWaitMs,
+      maxWaitingReads: opts.maxWaitingReads,
       pullBatch: opts.pullBatch,
       snapshotEvents: opts.snapshotEvents,
       maxSeriesPoints: opts.maxSeriesPoints,
@@ -120,6 +124,7 @@ export class Node implements TallyNode {
       metrics: parts.metrics,
       log,
       activation: { js: parts.js, jsm: parts.jsm, log, logGaps },
+      refusing: (live) => refusingMembers(live, this.id, parts.memory, (id) => parts.membership.info(id)),
       createActor: (shard, lease) => new ShardActor(shard, actorContext, lease),
       live: () => this.#status === "joining" || this.#status === "running",
     });
@@ -148,6 +153,7 @@ export class Node implements TallyNode {
           config: this.config,
           members: parts.membership.live(),
           eventLoopDelayMs: parts.metrics.eventLoop.sinceStart(),
+          memory: parts.memory.status(),
           shards: logGaps.withMarks(this.stats()),
         }),
       }),
@@ -266,6 +272,7 @@ export class Node implements TallyNode {
       else log.info({ shards: actors.map((a) => [a.shard, a.stats().snapshotSeq]) }, "final snapshot written");
     } finally {
       clearInterval(this.#renewTimer);
+      this.#p.memory.stop();
       await membership.stop(!nc.isClosed()).catch(() => undefined);
       leases.stop();
       settings.stop();

@@ -13,6 +13,8 @@ export const NODE_DEFAULTS = {
   snapshotEvents: 10_000,
   readWaitMs: 5000,
   maxSeriesPoints: 1000,
+  /** Most reads waiting for a sequence (`minSeq`, or a replay) per shard; more are refused, retryable. */
+  maxWaitingReads: 1000,
   /** A namespace-wide read (top, list) waits this long for every shard's owner, then answers partial. */
   gatherTimeoutMs: 2000,
   pullBatch: 256,
@@ -48,8 +50,13 @@ export interface NodeOptions {
   snapshotEvents?: number;
   /** How long a read may wait for `minSeq` or for replay after start. @default 5000 */
   readWaitMs?: number;
-  /** Most points in one series reply. @default 1000 */
+  /** Most points in one series reply; a longer series is `TOO_MANY_POINTS`. @default 1000 */
   maxSeriesPoints?: number;
+  /**
+   * Most reads waiting per shard for a sequence (`minSeq`, or the replay of a shard just
+   * taken); one more is answered at once with `TOO_MANY_WAITING` (retryable). @default 1000
+   */
+  maxWaitingReads?: number;
   /** How long a top or list waits for every shard's owner before answering `partial`, in ms. @default 2000 */
   gatherTimeoutMs?: number;
   /** Messages requested per pull from a shard's consumer. @default 256 */
@@ -76,11 +83,19 @@ export interface NodeOptions {
   logger?: Logger;
   /** Level of the default logger. @default "info" */
   logLevel?: string;
+  /**
+   * Bound on the process's resident memory, in bytes: above it the node takes no more
+   * shards (it keeps serving those it has) and says so in `tally status`, `/status` and
+   * `tally_refusing_shards`; under 90% of it, it takes shards again. Nodes in one process
+   * share one resident set. @default undefined (no bound)
+   */
+  maxMemoryBytes?: number;
 }
 
 /** {@link NodeOptions} with every default filled in and every range checked. */
-export interface ResolvedNodeOptions extends Required<Omit<NodeOptions, "httpPort" | "logger">> {
+export interface ResolvedNodeOptions extends Required<Omit<NodeOptions, "httpPort" | "logger" | "maxMemoryBytes">> {
   httpPort: number | undefined;
+  maxMemoryBytes: number | undefined;
   logger: Logger | undefined;
 }
 
@@ -101,6 +116,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     snapshotEvents: opts.snapshotEvents ?? NODE_DEFAULTS.snapshotEvents,
     readWaitMs: opts.readWaitMs ?? NODE_DEFAULTS.readWaitMs,
     maxSeriesPoints: opts.maxSeriesPoints ?? NODE_DEFAULTS.maxSeriesPoints,
+    maxWaitingReads: opts.maxWaitingReads ?? NODE_DEFAULTS.maxWaitingReads,
     gatherTimeoutMs: opts.gatherTimeoutMs ?? NODE_DEFAULTS.gatherTimeoutMs,
     pullBatch: opts.pullBatch ?? NODE_DEFAULTS.pullBatch,
     heartbeatMs: opts.heartbeatMs ?? NODE_DEFAULTS.heartbeatMs,
@@ -112,6 +128,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     logger: opts.logger,
     clock: opts.clock ?? Date.now,
     logLevel: opts.logLevel ?? NODE_DEFAULTS.logLevel,
+    maxMemoryBytes: opts.maxMemoryBytes,
   };
   const int = (name: keyof ResolvedNodeOptions, min: number, max: number) => {
     const v = r[name];
@@ -123,6 +140,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
   int("snapshotEvents", 1, 10_000_000);
   int("readWaitMs", 1, 600_000);
   int("maxSeriesPoints", 1, 1_000_000);
+  int("maxWaitingReads", 1, 1_000_000);
   int("gatherTimeoutMs", 10, 600_000);
   int("pullBatch", 1, 10_000);
   int("heartbeatMs", 50, 60_000);
@@ -140,6 +158,7 @@ export function resolveNodeOptions(opts: NodeOptions): ResolvedNodeOptions {
     throw new NodeError("BAD_OPTION", `maxMovingFraction must be above 0 and at most 1, got ${r.maxMovingFraction}`);
   }
   if (r.httpPort !== undefined) int("httpPort", 0, 65535);
+  if (r.maxMemoryBytes !== undefined) int("maxMemoryBytes", 1, Number.MAX_SAFE_INTEGER);
   if (!/^[A-Za-z0-9_.-]{1,128}$/.test(r.id))
     throw new NodeError("BAD_OPTION", `id must be 1-128 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(r.id)}`);
   return r;

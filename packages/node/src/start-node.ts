@@ -13,6 +13,7 @@ import { ChangeSignal } from "./cluster/change-signal.js";
 import { ClusterSettings } from "./cluster/cluster-settings.js";
 import { LeaseTable } from "./cluster/leases.js";
 import { Membership } from "./cluster/membership.js";
+import { MemoryGuard } from "./cluster/memory-guard.js";
 import { OwnedShards } from "./cluster/owned-shards.js";
 import { NodeError } from "./errors.js";
 import { HttpEndpoint } from "./http/http-endpoint.js";
@@ -59,6 +60,18 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
     opened.push(() => leases.stop());
     const metrics = createMetrics(() => owned.stats(), logGaps); // read at scrape time only
     const owned = new OwnedShards(leases, metrics, log, () => changes.notify());
+    let beatNow = (): void => undefined; // the membership's, once it exists
+    // Sampled before the first heartbeat and planning round, so both already know.
+    const memory = new MemoryGuard({
+      maxBytes: opts.maxMemoryBytes,
+      checkEveryMs: opts.heartbeatMs,
+      log,
+      onChange: () => {
+        changes.notify();
+        beatNow(); // the others stop counting on this node at once
+      },
+    });
+    memory.register(metrics.registry);
     const http = opts.httpPort === undefined ? undefined : await HttpEndpoint.listen(opts.httpPort, opts.httpHost);
     if (http) opened.push(() => http.close());
     const membership = await Membership.start(nc, {
@@ -71,10 +84,14 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
         ...(http ? { httpPort: http.port } : {}),
         shards: owned.describe(),
         checkpointIntervalMs: opts.checkpointIntervalMs, // init checks log limits against it
+        ...memory.describe(),
       }),
       onChange: () => changes.notify(),
     });
     opened.push(() => membership.stop(true));
+    beatNow = () => membership.beatNow();
+    memory.start();
+    opened.push(() => memory.stop());
     const js = jetstream(nc);
     const parts = {
       opts,
@@ -91,6 +108,7 @@ export async function startNode(options: NodeOptions): Promise<TallyNode> {
       leases,
       owned,
       membership,
+      memory,
       http,
       changes,
     };

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import { NODE_DEFAULTS, clockFromEnv, startNode, type TallyNode } from "@tally/node";
 import { connectionOptions, type FlagsOf } from "../connection.js";
-import { fractionArg, int } from "../options.js";
+import { fractionArg, int, sizeArg } from "../options.js";
 
 interface NodeFlags {
   data: string;
@@ -11,6 +11,9 @@ interface NodeFlags {
   snapshotInterval: number;
   snapshotEvents: number;
   readWait: number;
+  maxWaitingReads: number;
+  maxSeriesPoints: number;
+  maxMemory?: number;
   gatherTimeout: number;
   heartbeat: number;
   memberTimeout: number;
@@ -48,6 +51,23 @@ export function registerNode(program: Command, flags: FlagsOf): void {
       "longest a read waits for minSeq or replay",
       int("--read-wait"),
       NODE_DEFAULTS.readWaitMs,
+    )
+    .option(
+      "--max-waiting-reads <n>",
+      "most reads waiting per shard for minSeq or replay; more are refused at once (TOO_MANY_WAITING, retryable)",
+      int("--max-waiting-reads"),
+      NODE_DEFAULTS.maxWaitingReads,
+    )
+    .option(
+      "--max-series-points <n>",
+      "most points in one series read; more is TOO_MANY_POINTS",
+      int("--max-series-points"),
+      NODE_DEFAULTS.maxSeriesPoints,
+    )
+    .option(
+      "--max-memory <size>",
+      "bound on the resident memory (e.g. 800MiB, 2GB): over it the node takes no more shards and says so (default: no bound)",
+      sizeArg("--max-memory"),
     )
     .option(
       "--gather-timeout <ms>",
@@ -132,6 +152,9 @@ async function runNode(o: NodeFlags, flags: FlagsOf): Promise<void> {
     snapshotIntervalMs: o.snapshotInterval,
     snapshotEvents: o.snapshotEvents,
     readWaitMs: o.readWait,
+    maxWaitingReads: o.maxWaitingReads,
+    maxSeriesPoints: o.maxSeriesPoints,
+    ...(o.maxMemory !== undefined ? { maxMemoryBytes: o.maxMemory } : {}),
     gatherTimeoutMs: o.gatherTimeout,
     heartbeatMs: o.heartbeat,
     memberTimeoutMs: o.memberTimeout,

@@ -45,12 +45,15 @@ export function registerStatus(program: Command, flags: FlagsOf): void {
           st.members.map((m) => [
             m.id,
             m.host,
-            m.live ? "live" : "down",
+            m.live ? (m.refusingShards !== undefined ? "live, refusing shards" : "live") : "down",
             String(m.shards),
             `${(m.heartbeatAgeMs / 1000).toFixed(1)}s ago`,
             m.startedAt,
           ]),
         );
+        for (const m of st.members.filter((x) => x.live && x.refusingShards !== undefined)) {
+          console.log(`member ${m.id} takes no new shards: ${m.refusingShards}`);
+        }
         console.log("");
         printTable(
           ["SHARD", "OWNER", "EPOCH", "APPLIED", "LAG", "LOG GAP"],

@@ -20,6 +20,8 @@ export interface MemberStatus {
   live: boolean;
   /** Shards it reports serving. */
   shards: number;
+  /** Present while it takes no new shards (resident memory over its `--max-memory`): why. */
+  refusingShards?: string;
 }
 
 /** One shard as `tally status` reports it. */
@@ -105,6 +107,7 @@ export async function clusterStatus(
       heartbeatAgeMs: age,
       live: age < timeout,
       shards: shards.length,
+      ...(typeof info.refusingShards === "string" ? { refusingShards: info.refusingShards } : {}),
     });
     for (const [s, seq] of shards) {
       const bySeq = reported.get(Number(s)) ?? new Map<string, number>();

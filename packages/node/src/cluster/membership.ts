@@ -19,6 +19,8 @@ export interface MemberInfo {
   shards: Record<string, number>;
   /** Its shared checkpoint interval in ms (`tally init` checks log limits against it). */
   checkpointIntervalMs?: number;
+  /** Present while it takes no new shards (its memory is over `--max-memory`): why. */
+  refusingShards?: string;
 }
 
 /** A member as another node sees it. */
@@ -82,9 +84,21 @@ export class Membership {
     return out.sort();
   }
 
-  /** Reports a change when the live set differs from the last call. */
+  /** What member `id` said in its last heartbeat (this node's own, as the bucket echoed it). */
+  info(id: string): MemberInfo | undefined {
+    return this.#members.get(id)?.info;
+  }
+
+  /** Sends a heartbeat now (e.g. the node started refusing shards), not at the next interval. */
+  beatNow(): void {
+    void this.#heartbeat(false);
+  }
+
+  /** Reports a change when the live set, or which live members refuse shards, differs from the last call. */
   checkLiveness(): void {
-    const key = this.live().join(",");
+    const key = this.live()
+      .map((id) => (this.#members.get(id)?.info.refusingShards === undefined ? id : `${id}!`))
+      .join(",");
     if (key !== this.#liveKey) {
       this.#liveKey = key;
       this.#opts.log.info({ live: this.live() }, "members changed");

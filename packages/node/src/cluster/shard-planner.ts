@@ -21,6 +21,8 @@ export interface PlannerContext {
   readonly log: Logger;
   /** Restoring and replaying shards needs this (see {@link activateShards}). */
   readonly activation: Omit<ActivationContext, "live" | "stillHeld">;
+  /** The live members that take no new shards now (see `planShards`' `refusing`). */
+  refusing(live: readonly string[]): string[];
   /** A new actor for a shard whose lease was just taken. */
   createActor(shard: number, lease: Lease): ShardActor;
   /** False once the node stops: no round runs, no lease is taken. */
@@ -114,6 +116,7 @@ export class ShardPlanner {
       maxMoving: Math.max(1, Math.floor(this.#ctx.maxMovingFraction * this.#ctx.shards)),
       minMembers: this.#ctx.minMembers,
       formed: this.#formed,
+      refusing: this.#ctx.refusing(live),
     });
     if (plan.formed && !this.#formed) {
       this.#formed = true;

@@ -30,6 +30,7 @@ export interface ShardActorContext {
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   readonly readWaitMs: number;
+  readonly maxWaitingReads: number;
   readonly pullBatch: number;
   readonly snapshotEvents: number;
   readonly maxSeriesPoints: number;

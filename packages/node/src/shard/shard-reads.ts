@@ -27,6 +27,8 @@ export interface ShardReadsContext extends ReadSettings {
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   readonly readWaitMs: number;
+  /** Most reads waiting for a sequence at once; one more is refused with `TOO_MANY_WAITING`. */
+  readonly maxWaitingReads: number;
   /** The node's clock (epoch ms): what buckets expire by. */
   readonly now: () => number;
   /** Shards marked with a log gap: every success reply of one says so. */
@@ -151,6 +153,12 @@ export class ShardReads {
       this.#answer(msg, read);
       return;
     }
+    if (this.#waiters.size >= this.#ctx.maxWaitingReads) {
+      // Each waiter holds a timer and its request until answered: bounded, so a burst of
+      // reads far ahead of the shard cannot grow the node's memory without limit.
+      this.#fail(msg, tooManyWaiting(this.#shard, this.#ctx.maxWaitingReads, need, this.#progress.confirmedSeq));
+      return;
+    }
     this.#waiters.add(need, { msg, read }, this.#ctx.readWaitMs, (w) => this.#expire(w.msg, need));
     this.#probe.kick();
   }
@@ -208,4 +216,13 @@ export class ShardReads {
         : `shard ${this.#shard} has not reached sequence ${need} within ${this.#ctx.readWaitMs} ms (at ${p.confirmedSeq})`;
     this.#fail(msg, new RequestError("TIMEOUT", text));
   }
+}
+
+/** `TOO_MANY_WAITING` (retryable) for a read that would be one more than `limit` waiting on `shard`. */
+export function tooManyWaiting(shard: number, limit: number, need: number, at: number): RequestError {
+  return new RequestError(
+    "TOO_MANY_WAITING",
+    `shard ${shard} already has ${limit} reads waiting for it to catch up, its limit (--max-waiting-reads); ` +
+      `this one needs sequence ${need}, the shard is at ${at}: retry`,
+  );
 }
