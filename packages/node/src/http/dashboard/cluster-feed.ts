@@ -50,9 +50,9 @@ export class ClusterFeed {
     return this.#timer === undefined && !this.#reading;
   }
 
-  /** One view, now (`/api/cluster`). */
+  /** One view, now (`/api/cluster`); rejects after `attemptTimeoutMs`. */
   async view(): Promise<ClusterView> {
-    const status = await this.#opts.read();
+    const status = await within(this.#opts.read(), this.#opts.attemptTimeoutMs);
     return { node: this.#opts.nodeId, at: new Date().toISOString(), ...status };
   }
 
@@ -95,7 +95,7 @@ export class ClusterFeed {
     this.#reading = true;
     let frame: string;
     try {
-      const view = await within(this.view(), this.#opts.attemptTimeoutMs);
+      const view = await this.view();
       frame = `event: cluster\ndata: ${JSON.stringify(view)}\n\n`;
     } catch (err) {
       frame = `event: cluster-error\ndata: ${JSON.stringify(errorReply(err).body)}\n\n`;
