@@ -15,12 +15,15 @@ test("NamespaceCounts - the top K namespaces get their own label, the rest is su
   // ns0 … ns7 with 80, 70, …, 10 events.
   for (let i = 0; i < 8; i++) for (let n = 0; n < (8 - i) * 10; n++) c.add(`ns${i}`);
   const out = c.scrape();
-  t.deepEqual([...out], [
-    ["ns0", 80],
-    ["ns1", 70],
-    ["ns2", 60],
-    [OTHER_NAMESPACES, 50 + 40 + 30 + 20 + 10],
-  ]);
+  t.deepEqual(
+    [...out],
+    [
+      ["ns0", 80],
+      ["ns1", 70],
+      ["ns2", 60],
+      [OTHER_NAMESPACES, 50 + 40 + 30 + 20 + 10],
+    ],
+  );
   t.is(c.total("ns7"), 10);
 });
 
@@ -28,31 +31,43 @@ test("NamespaceCounts - ties are broken by name; an empty tally exports _other a
   const c = new NamespaceCounts({ top: 2 });
   t.deepEqual([...c.scrape()], [[OTHER_NAMESPACES, 0]]);
   for (const ns of ["c", "b", "a"]) c.add(ns, 5);
-  t.deepEqual([...c.scrape()], [
-    ["a", 5],
-    ["b", 5],
-    [OTHER_NAMESPACES, 5],
-  ]);
+  t.deepEqual(
+    [...c.scrape()],
+    [
+      ["a", 5],
+      ["b", 5],
+      [OTHER_NAMESPACES, 5],
+    ],
+  );
 });
 
 test("NamespaceCounts - a namespace entering the top K starts at 0, _other keeps what it counted: both only grow", (t) => {
   const c = new NamespaceCounts({ top: 1 });
   c.add("a", 10);
   c.add("b", 4);
-  t.deepEqual([...c.scrape()], [
-    ["a", 10],
-    [OTHER_NAMESPACES, 4],
-  ]);
+  t.deepEqual(
+    [...c.scrape()],
+    [
+      ["a", 10],
+      [OTHER_NAMESPACES, 4],
+    ],
+  );
   c.add("b", 20); // b (24) overtakes a (10)
-  t.deepEqual([...c.scrape()], [
-    ["b", 20],
-    [OTHER_NAMESPACES, 4],
-  ]);
+  t.deepEqual(
+    [...c.scrape()],
+    [
+      ["b", 20],
+      [OTHER_NAMESPACES, 4],
+    ],
+  );
   c.add("a", 100); // a (110) is back on top: its series carries on from 10
-  t.deepEqual([...c.scrape()], [
-    ["a", 110],
-    [OTHER_NAMESPACES, 4],
-  ]);
+  t.deepEqual(
+    [...c.scrape()],
+    [
+      ["a", 110],
+      [OTHER_NAMESPACES, 4],
+    ],
+  );
 });
 
 test("NamespaceCounts - past the tracking cap new namespaces count under _other only", (t) => {
@@ -63,11 +78,14 @@ test("NamespaceCounts - past the tracking cap new namespaces count under _other 
   c.add("d", 4);
   c.add("a", 1);
   t.is(c.total("c"), undefined);
-  t.deepEqual([...c.scrape()], [
-    ["a", 2],
-    ["b", 2],
-    [OTHER_NAMESPACES, 7],
-  ]);
+  t.deepEqual(
+    [...c.scrape()],
+    [
+      ["a", 2],
+      ["b", 2],
+      [OTHER_NAMESPACES, 7],
+    ],
+  );
 });
 
 test("NamespaceCounts - property: every series is monotonic, at most K+1 are exported, and they sum to the total", (t) => {

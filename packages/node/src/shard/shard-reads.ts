@@ -151,7 +151,7 @@ export class ShardReads {
       this.#answer(msg, read);
       return;
     }
-    this.#waiters.add(need, { msg, read }, this.#ctx.readWaitMs, (w) => this.#expire(w.msg, need));
+    this.#waiters.add(need, { msg, read }, this.#ctx.readWaitMs, (w) => this.#expire(w.msg, need, w.read));
     this.#probe.kick();
   }
 
@@ -190,6 +190,8 @@ export class ShardReads {
       this.#ctx.metrics.reads.inc({ outcome: "ok" });
     } catch (err) {
       this.#fail(msg, err);
+    } finally {
+      this.#timed(read);
     }
   }
 
@@ -200,7 +202,17 @@ export class ShardReads {
     respondError(msg, err);
   }
 
-  #expire(msg: Msg, need: number): void {
+  /** Observes a counter read's time from arrival to answer (namespace queries are timed where gathered). */
+  #timed(read: AnyRead): void {
+    if ("req" in read)
+      this.#ctx.metrics.readSeconds.observe(
+        { kind: read.req.kind === "series" ? "series" : "get" },
+        (performance.now() - read.receivedAt) / 1000,
+      );
+  }
+
+  #expire(msg: Msg, need: number, read: AnyRead): void {
+    this.#timed(read);
     const p = this.#progress;
     const text =
       need === this.#readyTarget
