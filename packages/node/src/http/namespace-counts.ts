@@ -103,12 +103,24 @@ export class NamespaceCounts {
   }
 }
 
-/** The `k` keys with the highest counts, highest first, ties by key (ascending). */
+/**
+ * The `k` keys with the highest counts, highest first, ties by key (ascending). One pass
+ * keeping the best `k` in order: no sort of every key at each scrape.
+ */
 export function topByCount(counts: ReadonlyMap<string, { n: number }>, k: number): string[] {
+  const best: { key: string; n: number }[] = [];
   if (k <= 0) return [];
-  const all = [...counts].filter(([, c]) => c.n > 0);
-  all.sort(([a, ca], [b, cb]) => cb.n - ca.n || (a < b ? -1 : a > b ? 1 : 0));
-  return all.slice(0, k).map(([ns]) => ns);
+  const before = (n: number, key: string, o: { key: string; n: number }) => n > o.n || (n === o.n && key < o.key);
+  for (const [key, c] of counts) {
+    const n = c.n;
+    if (n <= 0) continue;
+    if (best.length === k && !before(n, key, best[k - 1]!)) continue;
+    let i = best.length;
+    while (i > 0 && before(n, key, best[i - 1]!)) i--;
+    best.splice(i, 0, { key, n });
+    if (best.length > k) best.pop();
+  }
+  return best.map((b) => b.key);
 }
 
 /**
