@@ -4,6 +4,7 @@ import { shardOf } from "@tally/core";
 import { tallyClient } from "@tally/client";
 import { tempDir, waitFor } from "@tally/testing";
 import { FAST_NODE, inProcessNode, spawnNode, tallyCluster, tallyServer, waitBalanced } from "./helpers/cluster.js";
+import { SnapshotStore } from "../packages/node/src/storage/snapshot-store.js";
 import { within } from "./helpers/deadline.js";
 import { scrapeMetrics, type PromScrape } from "./helpers/prom-text.js";
 
@@ -110,6 +111,33 @@ test("metrics - events applied and dead-lettered per namespace (top 20, the rest
   t.is(after.get("_other"), other);
   t.is(after.size, TOP + 1);
   t.is(m2.value("tally_read_seconds_count", { kind: "get" }), reads.get + 1);
+});
+
+test("metrics - snapshot bytes written equal the bytes LevelDB holds after one snapshot into an empty store", async (t) => {
+  const { server, nc } = await tallyServer(t, { shards: 4 });
+  const dir = await tempDir("tally-metrics-");
+  t.teardown(() => dir.remove());
+  // No snapshot but the one asked for (and no idle probe moving a sequence): each key is written once.
+  const node = await inProcessNode(t, server.url, {
+    dataDir: dir.path,
+    httpPort: 0,
+    snapshotIntervalMs: 600_000,
+    snapshotEvents: 1_000_000,
+    checkpointIntervalMs: 600_000,
+  });
+  const js = jetstream(nc);
+  const acks = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => js.publish(`count.${i % 2 ? "wéb" : "app"}.n${i % 7}`, u8(String(i)))),
+  );
+  await tallyClient(nc).get("app", "n0", { minSeq: Math.max(...acks.map((a) => a.seq)) });
+  await node.snapshot();
+  const written = (await scrapeMetrics(node.httpPort!)).value("tally_snapshot_bytes_written_total");
+  await node.close();
+  const store = await SnapshotStore.open(dir.path);
+  t.teardown(() => store.close());
+  const stored = await store.storedBytes();
+  t.true(stored > 0);
+  t.is(written, stored);
 });
 
 test("metrics - /healthz answers 200 while alive; /readyz 503 with no shards, 200 once serving and caught up", async (t) => {

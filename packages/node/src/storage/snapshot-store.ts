@@ -181,6 +181,17 @@ export class SnapshotStore {
     return n;
   }
 
+  /**
+   * Bytes of the keys and values of every count entry and sequence record (tests: what
+   * one snapshot into an empty store wrote, as `tally_snapshot_bytes_written_total` counts it).
+   */
+  async storedBytes(): Promise<number> {
+    let bytes = 0;
+    for await (const [k, v] of this.#db.iterator())
+      if (k !== META_KEY) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+    return bytes;
+  }
+
   /** Closes the database; idempotent. */
   async close(): Promise<void> {
     if (this.#db.status === "open" || this.#db.status === "opening") await this.#db.close();
