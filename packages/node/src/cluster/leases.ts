@@ -151,6 +151,15 @@ export class LeaseTable {
     return { owner: r.owner, epoch: r.epoch };
   }
 
+  /**
+   * Whether the shard's last lease seen was never released: a record is left in the view
+   * until a release (a delete) is seen, also after it expired on the server. True when
+   * the holder died or lost its lease (a failover, when someone else takes the shard).
+   */
+  unreleased(shard: number): boolean {
+    return this.#view.has(shard);
+  }
+
   #apply(e: KvWatchEntry, initial: boolean): number | undefined {
     const shard = parseShardKey(e.key);
     if (shard === undefined) return undefined;

@@ -127,12 +127,14 @@ export class ShardPlanner {
     await Promise.all(
       plan.acquire.map(async (s) => {
         try {
+          const failover = leases.unreleased(s);
           const lease = await leases.acquire(s);
           if (!lease) return;
           if (!this.#ctx.live()) {
             await leases.release(lease);
             return;
           }
+          if (failover) this.#ctx.metrics.failovers.inc();
           const actor = this.#ctx.createActor(s, lease);
           owned.add(actor);
           batch.push(actor);

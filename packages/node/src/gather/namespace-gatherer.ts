@@ -75,6 +75,7 @@ export class NamespaceGatherer {
 
   async #handle(msg: Msg): Promise<void> {
     if (!msg.reply) return;
+    const started = performance.now();
     let kind = "namespace";
     try {
       const target = parseNamespaceReadSubject(msg.subject);
@@ -91,6 +92,9 @@ export class NamespaceGatherer {
       if (code === "INTERNAL") this.#ctx.log.error({ err, subject: msg.subject }, "namespace read failed");
       this.#ctx.metrics.reads.inc({ outcome: `${kind}_${code}` });
       respondError(msg, err);
+    } finally {
+      if (kind === "top" || kind === "list")
+        this.#ctx.metrics.readSeconds.observe({ kind }, (performance.now() - started) / 1000);
     }
   }
 

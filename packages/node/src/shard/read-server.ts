@@ -23,6 +23,8 @@ export interface ShardRead {
   ns: string;
   name: string;
   req: ReadRequest;
+  /** When it arrived (`performance.now()`), for `tally_read_seconds`. */
+  receivedAt: number;
 }
 
 /** What answering a read needs to know about the cluster. */
@@ -52,7 +54,7 @@ export function parseShardRead(msg: Msg, shard: number, settings: ReadSettings):
       `period ${req.period} is not counted; enabled: ${settings.periods.join(", ")} (set with tally init --periods)`,
     );
   }
-  return { ns: key.ns, name: key.name, req };
+  return { ns: key.ns, name: key.name, req, receivedAt: performance.now() };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstrea
 import type { Logger } from "pino";
 import { ShardCounts, TallyError, type Period, type Retention } from "@tally/core";
 import type { NodeMetrics, ShardStats } from "../http/metrics.js";
+import { deadLetterNamespace } from "../http/namespace-counts.js";
 import type { Lease } from "../cluster/leases.js";
 import type { Checkpoints } from "../storage/checkpoints.js";
 import type { SnapshotStore } from "../storage/snapshot-store.js";
@@ -78,6 +79,8 @@ export class ShardActor {
   #status: ActorStatus = "new";
   /** Valid events applied since this node took the shard. */
   #eventsApplied = 0;
+  /** Events stored after the last one the consumer delivered (JetStream's pending with it). */
+  #lag = 0;
   #closing: Promise<void> | undefined;
   /** Checkpoint ticks that found the shard idle. */
   #idleCheckpoints = 0;
@@ -93,7 +96,10 @@ export class ShardActor {
     this.#deadLetters = new DeadLetterWriter(shard, ctx.js, ctx.metrics, ctx.log);
     this.#consumer = new ShardConsumer(shard, ctx.js, ctx.pullBatch, ctx.log, {
       nextSeq: () => this.#progress.confirmedSeq + 1,
-      handle: (m) => this.#process(m),
+      handle: (m) => {
+        this.#lag = m.info.pending; // parsed with m.seq already: no extra work
+        return this.#process(m);
+      },
       active: () => this.#status === "running" && !ctx.nc.isClosed(),
     });
     this.#reads = new ShardReads(shard, ctx, lease, this.#counts, this.#progress, {
@@ -164,6 +170,8 @@ export class ShardActor {
       ready: this.#status === "running" && this.#consumer.healthy && this.lease.valid() && this.#reads.caughtUp,
       entries: this.#counts.entries,
       epoch: this.lease.epoch,
+      leaseValid: this.lease.valid(),
+      lag: this.#lag,
       source: this.source,
     };
   }
@@ -171,13 +179,14 @@ export class ShardActor {
   /** Applies (or dead-letters) one event; a promise only for the dead-letter path. */
   #process(m: JsMsg): Promise<void> | undefined {
     try {
-      applyStoredEvent(m, this.shard, this.#ctx.shards, this.#counts);
+      this.#ctx.metrics.namespaces.applied.add(applyStoredEvent(m, this.shard, this.#ctx.shards, this.#counts));
       this.#eventsApplied++;
     } catch (err) {
       const e =
         err instanceof TallyError
           ? err
           : new TallyError("INTERNAL", `unexpected error applying event: ${String(err)}`, { cause: err });
+      this.#ctx.metrics.namespaces.deadLettered.add(deadLetterNamespace(m.subject));
       return this.#deadLetters.write(m, e, () => this.takingReads).then(() => this.#processed(m.seq));
     }
     this.#processed(m.seq);

@@ -120,6 +120,7 @@ export class ShardPersistence {
   async #writeSnapshot(take: ChangeTake, seq: number, replace: boolean): Promise<void> {
     const end = this.#ctx.metrics.snapshotSeconds.startTimer();
     let written = false;
+    let bytes = 0;
     try {
       if (replace) {
         // The whole state, written in parts so it is never all in one batch in memory;
@@ -128,11 +129,12 @@ export class ShardPersistence {
         for (let done = false; !done;) {
           done = take.step(SLICE_COUNTERS);
           if (done || take.entries >= REPLACE_BATCH_ENTRIES)
-            await this.#ctx.store.putEntries(this.#shard, take.drainUpserts());
+            bytes += await this.#ctx.store.putEntries(this.#shard, take.drainUpserts());
           await yieldToEventLoop();
         }
       } else while (!take.step(SLICE_COUNTERS)) await yieldToEventLoop();
-      await this.#ctx.store.writeShard(this.#shard, seq, take.upserts, take.removals);
+      bytes += await this.#ctx.store.writeShard(this.#shard, seq, take.upserts, take.removals);
+      this.#ctx.metrics.snapshotBytes.inc(bytes);
       written = true;
       this.snapshotSeq = seq;
       if (replace) this.#replaceLocal = false;

@@ -159,7 +159,7 @@ export class ShardReads {
       this.#fail(msg, tooManyWaiting(this.#shard, this.#ctx.maxWaitingReads, need, this.#progress.confirmedSeq));
       return;
     }
-    this.#waiters.add(need, { msg, read }, this.#ctx.readWaitMs, (w) => this.#expire(w.msg, need));
+    this.#waiters.add(need, { msg, read }, this.#ctx.readWaitMs, (w) => this.#expire(w.msg, need, w.read));
     this.#probe.kick();
   }
 
@@ -198,6 +198,8 @@ export class ShardReads {
       this.#ctx.metrics.reads.inc({ outcome: "ok" });
     } catch (err) {
       this.#fail(msg, err);
+    } finally {
+      this.#timed(read);
     }
   }
 
@@ -208,7 +210,17 @@ export class ShardReads {
     respondError(msg, err);
   }
 
-  #expire(msg: Msg, need: number): void {
+  /** Observes a counter read's time from arrival to answer (namespace queries are timed where gathered). */
+  #timed(read: AnyRead): void {
+    if ("req" in read)
+      this.#ctx.metrics.readSeconds.observe(
+        { kind: read.req.kind === "series" ? "series" : "get" },
+        (performance.now() - read.receivedAt) / 1000,
+      );
+  }
+
+  #expire(msg: Msg, need: number, read: AnyRead): void {
+    this.#timed(read);
     const p = this.#progress;
     const text =
       need === this.#readyTarget

@@ -104,10 +104,11 @@ export function storedEventKey(m: JsMsg, shard: number, shards: number): StoredK
  * Validates one stored event of `shard` and applies it to `counts`, or throws an
  * {@link EventError} saying why it must be dead-lettered: a subject
  * {@link storedEventKey} refuses, or a bad body ({@link decodeEvent}).
- * All or nothing: a refused event changes no count.
+ * All or nothing: a refused event changes no count. Returns the event's namespace.
  */
-export function applyStoredEvent(m: JsMsg, shard: number, shards: number, counts: ShardCounts): void {
+export function applyStoredEvent(m: JsMsg, shard: number, shards: number, counts: ShardCounts): string {
   const key = storedEventKey(m, shard, shards);
   const ev = decodeEvent(m.data);
   counts.apply(key.ns, key.name, ev.delta, ev.ts ?? storedTimeMs(m));
+  return key.ns;
 }

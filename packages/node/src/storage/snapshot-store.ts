@@ -106,30 +106,37 @@ export class SnapshotStore {
   /**
    * Writes one shard's changes and its sequence in one atomic batch: `removals` (flat
    * `[ns, name, key, …]`) are deleted, then `upserts` (flat `[ns, name, key, value, …]`)
-   * written. The batch is built a slice at a time.
+   * written. The batch is built a slice at a time. Resolves with the bytes of the keys
+   * and values written (deleted keys included).
    */
   async writeShard(
     shard: number,
     seq: number,
     upserts: readonly (string | number)[],
     removals: readonly (string | number)[] = [],
-  ): Promise<void> {
+  ): Promise<number> {
     const prefix = countPrefix(shard);
     const batch = this.#db.batch();
     let n = 0;
+    let bytes = 0;
     for (let i = 0; i < removals.length; i += 3) {
-      batch.del(prefix + String(removals[i]) + SEP + String(removals[i + 1]) + SEP + String(removals[i + 2]));
+      const key = prefix + String(removals[i]) + SEP + String(removals[i + 1]) + SEP + String(removals[i + 2]);
+      batch.del(key);
+      bytes += Buffer.byteLength(key);
       if (++n % SLICE_ENTRIES === 0) await yieldToEventLoop();
     }
     for (let i = 0; i < upserts.length; i += 4) {
-      batch.put(
-        prefix + String(upserts[i]) + SEP + String(upserts[i + 1]) + SEP + String(upserts[i + 2]),
-        String(upserts[i + 3]),
-      );
+      const key = prefix + String(upserts[i]) + SEP + String(upserts[i + 1]) + SEP + String(upserts[i + 2]);
+      const value = String(upserts[i + 3]);
+      batch.put(key, value);
+      bytes += Buffer.byteLength(key) + value.length;
       if (++n % SLICE_ENTRIES === 0) await yieldToEventLoop();
     }
-    batch.put(seqKey(shard), String(seq));
+    const sk = seqKey(shard);
+    const sv = String(seq);
+    batch.put(sk, sv);
     await batch.write();
+    return bytes + sk.length + sv.length;
   }
 
   /**
@@ -143,18 +150,23 @@ export class SnapshotStore {
     await this.#db.clear({ gte: countPrefix(shard), lt: `c${SEP}${shard}\u0001` });
   }
 
-  /** Writes entries (flat `[ns, name, key, value, …]`) of a shard being replaced, in one batch built in slices. */
-  async putEntries(shard: number, upserts: readonly (string | number)[]): Promise<void> {
+  /**
+   * Writes entries (flat `[ns, name, key, value, …]`) of a shard being replaced, in one
+   * batch built in slices; resolves with the bytes of the keys and values written.
+   */
+  async putEntries(shard: number, upserts: readonly (string | number)[]): Promise<number> {
     const prefix = countPrefix(shard);
     const batch = this.#db.batch();
+    let bytes = 0;
     for (let i = 0; i < upserts.length; i += 4) {
-      batch.put(
-        prefix + String(upserts[i]) + SEP + String(upserts[i + 1]) + SEP + String(upserts[i + 2]),
-        String(upserts[i + 3]),
-      );
+      const key = prefix + String(upserts[i]) + SEP + String(upserts[i + 1]) + SEP + String(upserts[i + 2]);
+      const value = String(upserts[i + 3]);
+      batch.put(key, value);
+      bytes += Buffer.byteLength(key) + value.length;
       if ((i / 4 + 1) % SLICE_ENTRIES === 0) await yieldToEventLoop();
     }
     await batch.write();
+    return bytes;
   }
 
   /** Sets the value of one stored entry, leaving the sequence as it is (tools and tests: plant a difference). */
@@ -167,6 +179,17 @@ export class SnapshotStore {
     let n = 0;
     for await (const _ of this.#db.keys({ gte: countPrefix(shard), lt: `c${SEP}${shard}\u0001` })) n++;
     return n;
+  }
+
+  /**
+   * Bytes of the keys and values of every count entry and sequence record (tests: what
+   * one snapshot into an empty store wrote, as `tally_snapshot_bytes_written_total` counts it).
+   */
+  async storedBytes(): Promise<number> {
+    let bytes = 0;
+    for await (const [k, v] of this.#db.iterator())
+      if (k !== META_KEY) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+    return bytes;
   }
 
   /** Closes the database; idempotent. */
