@@ -6,7 +6,7 @@ import { natsMappings } from "@tally/node";
 import { parseTallyArgs, tallyEnvVars } from "./helpers/cli-program.js";
 import { ROOT } from "./helpers/cluster.js";
 import { deployFile, deployManifests, type Manifest } from "./helpers/deploy-files.js";
-import { validateManifest } from "./helpers/k8s-schema.js";
+import { validateManifests } from "./helpers/k8s-schema.js";
 
 const manifests = deployManifests("k8s/tally.yaml");
 const one = <T>(kind: string): Manifest & T => {
@@ -36,18 +36,18 @@ test("manifests - every document of deploy/k8s/tally.yaml validates against the 
     "Service",
     "StatefulSet",
   ]);
-  for (const m of manifests) {
-    await t.notThrowsAsync(() => validateManifest(m), `${m.kind} ${m.metadata.name}`);
-  }
+  await t.notThrowsAsync(() => validateManifests(manifests));
 });
 
 test("manifests - a manifest that breaks the schema is refused (the validation can fail)", async (t) => {
   const broken = structuredClone(statefulSet) as Manifest & { spec: StatefulSetSpec };
   (broken.spec.template.spec as unknown as Record<string, unknown>).terminationGracePeriodSeconds = "90s";
-  await t.throwsAsync(() => validateManifest(broken), { message: /terminationGracePeriodSeconds/ });
+  await t.throwsAsync(() => validateManifests([broken]), { message: /terminationGracePeriodSeconds/ });
   const misspelt = structuredClone(statefulSet) as Manifest & { spec: StatefulSetSpec };
   (misspelt.spec.template.spec.containers[0] as unknown as Record<string, unknown>).readinesProbe = {};
-  await t.throwsAsync(() => validateManifest(misspelt), { message: /readinesProbe/ });
+  await t.throwsAsync(() => validateManifests([statefulSet, misspelt]), {
+    message: /StatefulSet tally: .*readinesProbe/,
+  });
 });
 
 test("manifests - the StatefulSet's node runs the build and agrees with the node's options", (t) => {
@@ -117,6 +117,32 @@ test("manifests - the shard count agrees everywhere: init, the NATS chart values
   t.true(values.config.cluster.replicas >= 3, "R3 streams need at least 3 servers");
   // The chart's client Service is the release name (`nats`) on config.nats.port (4222 by default).
   t.regex(configMap.data.TALLY_NATS_URL!, /^nats:\/\/nats:4222$/);
+});
+
+test("manifests - every key nats-values.yaml sets is a value of the NATS chart (2.14.2), of the same kind", (t) => {
+  const chart = parse(readFileSync(join(ROOT, "test/fixtures/nats-chart-values.yaml"), "utf8")) as unknown;
+  const ours = parse(deployFile("k8s/nats-values.yaml")) as unknown;
+  const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+  const walk = (mine: unknown, theirs: unknown, path: string): number => {
+    if (kind(mine) !== "object") {
+      // A key left empty (null) in the chart takes any value.
+      t.true(
+        kind(theirs) === "null" || kind(theirs) === kind(mine),
+        `${path}: ${kind(mine)}, chart has ${kind(theirs)}`,
+      );
+      return 1;
+    }
+    t.is(kind(theirs), "object", `${path} is a map in the chart`);
+    // `merge` blocks are free-form NATS config or Kubernetes fields.
+    if (path.endsWith(".merge")) return 1;
+    let n = 0;
+    for (const [k, v] of Object.entries(mine as Record<string, unknown>)) {
+      t.true(Object.hasOwn(theirs as object, k), `${path}.${k} is a value of the chart`);
+      n += walk(v, (theirs as Record<string, unknown>)[k], `${path}.${k}`);
+    }
+    return n;
+  };
+  t.true(walk(ours, chart, "") >= 4);
 });
 
 test("manifests - the image builds the JavaScript the manifests run", (t) => {

@@ -11,14 +11,18 @@ import type { Manifest } from "./deploy-files.js";
  * TypeScript interfaces of the same objects catch that: each manifest is type-checked as
  * an object literal of its interface, where every unknown field is an error.
  */
-export async function validateManifest(m: Manifest): Promise<void> {
-  const { group, version } = splitApiVersion(m.apiVersion);
-  const modulePath = `kubernetes-models/${group === "" ? "" : `${group}/`}${version}/${m.kind}`;
-  const mod = (await import(modulePath)) as Record<string, new (data: unknown) => { validate(): void }>;
-  const Model = mod[m.kind];
-  if (!Model) throw new Error(`${modulePath} has no ${m.kind}`);
-  new Model(m).validate();
-  checkKnownFields(m, modulePath);
+export async function validateManifests(ms: readonly Manifest[]): Promise<void> {
+  const modules: string[] = [];
+  for (const m of ms) {
+    const { group, version } = splitApiVersion(m.apiVersion);
+    const modulePath = `kubernetes-models/${group === "" ? "" : `${group}/`}${version}/${m.kind}`;
+    const mod = (await import(modulePath)) as Record<string, new (data: unknown) => { validate(): void }>;
+    const Model = mod[m.kind];
+    if (!Model) throw new Error(`${modulePath} has no ${m.kind}`);
+    new Model(m).validate();
+    modules.push(modulePath);
+  }
+  checkKnownFields(ms, modules);
 }
 
 function splitApiVersion(apiVersion: string): { group: string; version: string } {
@@ -28,10 +32,19 @@ function splitApiVersion(apiVersion: string): { group: string; version: string }
     : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
-/** Type-checks `m` as `I<Kind>` of `modulePath`; throws the compiler's errors (unknown fields among them). */
-function checkKnownFields(m: Manifest, modulePath: string): void {
-  const file = join(ROOT, "test", `.k8s-check-${m.kind}.ts`);
-  const source = `import type { I${m.kind} } from ${JSON.stringify(modulePath)};\nexport const m: I${m.kind} = ${JSON.stringify(m, null, 1)};\n`;
+/**
+ * Type-checks each manifest as `I<Kind>` of its module, all in one program (loading the
+ * types once); throws the compiler's errors (unknown fields among them).
+ */
+function checkKnownFields(ms: readonly Manifest[], modules: readonly string[]): void {
+  const file = join(ROOT, "test", ".k8s-check.ts");
+  const source = ms
+    .map(
+      (m, i) =>
+        `import type { I${m.kind} as T${i} } from ${JSON.stringify(modules[i])};\n` +
+        `export const m${i}: T${i} = ${JSON.stringify(m, null, 1)};\n`,
+    )
+    .join("");
   const options: ts.CompilerOptions = {
     strict: true,
     noEmit: true,
@@ -53,7 +66,13 @@ function checkKnownFields(m: Manifest, modulePath: string): void {
   const program = ts.createProgram([file], options, host);
   const errors = ts.getPreEmitDiagnostics(program).filter((d) => d.file?.fileName === file || !d.file);
   if (errors.length > 0) {
-    const text = errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")).join("\n");
-    throw new Error(`${m.kind} ${m.metadata.name}: ${text}`);
+    const text = errors.map((d) => {
+      const line = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line : -1;
+      const i = source.slice(0, d.file && d.start !== undefined ? d.start : 0).split("export const m").length - 2;
+      const m = ms[i];
+      const where = m ? `${m.kind} ${m.metadata.name}` : `line ${line + 1}`;
+      return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+    });
+    throw new Error(text.join("\n"));
   }
 }
