@@ -56,7 +56,11 @@ function drawMembers(table, view) {
       el("td", { class: "muted" }, m.host),
       el("td", { class: "num", "data-testid": "member-shards" }, m.shards),
       el("td", { class: "num" }, `${(m.heartbeatAgeMs / 1000).toFixed(1)} s ago`),
-      el("td", { class: m.live ? "ok" : "bad" }, m.live ? "live" : "gone"),
+      el(
+        "td",
+        { class: !m.live ? "bad" : m.refusingShards ? "warn" : "ok", title: m.refusingShards ?? "" },
+        !m.live ? "gone" : m.refusingShards ? "live, refusing shards" : "live",
+      ),
     ),
   );
   table.tBodies[0].replaceChildren(...rows);
