@@ -73,7 +73,8 @@ export function registerDev(program: Command): void {
  */
 async function runDev(o: DevOptions): Promise<void> {
   const dir = resolve(o.dir);
-  await mkdir(dir, { recursive: true });
+  // Private (0700): it holds the server's data and the node user's password.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   let server: NatsServer | undefined;
   const nodes: TallyNode[] = [];
   const count = o.nodes;
