@@ -5,6 +5,7 @@ import { connect } from "@nats-io/transport-node";
 import { INIT_DEFAULTS, NODE_DEFAULTS, initCluster, natsMappings, startNode, type TallyNode } from "@tally/node";
 import { startServer, type NatsServer } from "@tally/testing";
 import type { Period } from "@tally/core";
+import { DEV_NODE_USER, devAuthConfig, devNodePassword } from "../dev-auth.js";
 import { int, periodsArg } from "../options.js";
 
 /**
@@ -80,6 +81,7 @@ async function runDev(o: DevOptions): Promise<void> {
   const count = o.nodes;
   if (!Number.isInteger(count) || count < 1 || count > 16)
     throw new Error(`--nodes must be from 1 to 16, got ${count}`);
+  const nodePassword = devNodePassword();
   const stop = async () => {
     await Promise.allSettled(nodes.map((n) => n.close()));
     await server?.stop();
@@ -89,15 +91,16 @@ async function runDev(o: DevOptions): Promise<void> {
       port: o.port,
       workDir: dir,
       storeDir: join(dir, "nats"),
-      extraConfig: natsMappings(o.shards),
+      extraConfig: `${natsMappings(o.shards)}\n${devAuthConfig(nodePassword)}`,
     });
-    const nc = await connect({ servers: server.url });
+    const connection = { servers: server.url, user: DEV_NODE_USER, pass: nodePassword };
+    const nc = await connect(connection);
     await initCluster(nc, { shards: o.shards, ...(o.periods ? { periods: o.periods } : {}) });
     await nc.close();
     for (let i = 1; i <= count; i++) {
       nodes.push(
         await startNode({
-          connection: { servers: server.url },
+          connection,
           dataDir: join(dir, count === 1 ? "node" : `node-${i}`),
           id: `dev-${i}`,
           ...(o.httpPort !== undefined ? { httpPort: o.httpPort === 0 ? 0 : o.httpPort + i - 1 } : {}),
