@@ -9,7 +9,14 @@ import { DLQ_STREAM, EVENTS_STREAM, initCluster, listDeadLetters, startNode, typ
 import { tempDir, waitFor, type TempDir } from "@tally/testing";
 import { runTally } from "./helpers/cli.js";
 import { within } from "./helpers/deadline.js";
-import { AUTH_USERS, startAuthServer, violations, waitViolations, type AuthServer, type AuthUser } from "./helpers/access.js";
+import {
+  AUTH_USERS,
+  startAuthServer,
+  violations,
+  waitViolations,
+  type AuthServer,
+  type AuthUser,
+} from "./helpers/access.js";
 
 /**
  * deploy/tally-auth.conf, run as shipped: team `web` counts and reads only `web`, the node
@@ -97,50 +104,67 @@ test.serial("access - web counts and reads web with the CLI (user and password, 
   t.deepEqual((JSON.parse(top.stdout) as { items: unknown[] }).items, [{ name: "home", value: 3 }]);
 });
 
-test.serial("access - web cannot publish to, read, top or list another namespace, nor see its events or replies", async (t) => {
-  const mobile = tallyClient(await as(t, "mobile"));
-  let last = 0;
-  for (const [name, delta] of [["home", 7], ["secret", 2], ["checkout", 5]] as const)
-    last = await count(t, mobile, "mobile", name, delta);
-  const web = await as(t, "web");
-  const seen = violations(web);
-  web.publish("count.mobile.home", "100");
-  web.publish(`tally.ev.${shardOf("mobile", "home", SHARDS)}.mobile.home`, "100");
-  for (const subject of ["count.get.mobile.home", "count.top.mobile.all", "count.list.mobile.all"])
-    await t.throwsAsync(web.request(subject, "", { timeout: 500 }), undefined, subject);
-  // Events, internal subjects and the other team's replies are not for web to read.
-  for (const subject of ["count.>", "tally.>", "_INBOX_mobile.>", "_INBOX.>"]) web.subscribe(subject);
-  // Nor the stream itself.
-  await t.throwsAsync(web.request(`$JS.API.STREAM.INFO.${EVENTS_STREAM}`, "", { timeout: 500 }));
-  await waitViolations(seen, [
-    /^publish tally\.ev\.\d+\.mobile\.home$/,
-    /^publish tally\.rd\.\d+\.mobile\.home$/,
-    /^publish count\.top\.mobile\.all$/,
-    /^publish count\.list\.mobile\.all$/,
-    /^subscription count\.>$/,
-    /^subscription tally\.>$/,
-    /^subscription _INBOX_mobile\.>$/,
-    /^subscription _INBOX\.>$/,
-    /^publish \$JS\.API\.STREAM\.INFO\.TALLY_EVENTS$/,
-  ]);
-  // Mobile's counts are exactly what mobile published: nothing of web's got through.
-  for (const [name, value] of t.context.truth.mobile) {
-    const r = await mobile.get("mobile", name, { minSeq: last });
-    t.is(r.value, value, name);
-  }
-});
+test.serial(
+  "access - web cannot publish to, read, top or list another namespace, nor see its events or replies",
+  async (t) => {
+    const mobile = tallyClient(await as(t, "mobile"));
+    let last = 0;
+    for (const [name, delta] of [
+      ["home", 7],
+      ["secret", 2],
+      ["checkout", 5],
+    ] as const)
+      last = await count(t, mobile, "mobile", name, delta);
+    const web = await as(t, "web");
+    const seen = violations(web);
+    web.publish("count.mobile.home", "100");
+    web.publish(`tally.ev.${shardOf("mobile", "home", SHARDS)}.mobile.home`, "100");
+    for (const subject of ["count.get.mobile.home", "count.top.mobile.all", "count.list.mobile.all"])
+      await t.throwsAsync(web.request(subject, "", { timeout: 500 }), undefined, subject);
+    // Events, internal subjects and the other team's replies are not for web to read.
+    for (const subject of ["count.>", "tally.>", "_INBOX_mobile.>", "_INBOX.>"]) web.subscribe(subject);
+    // Nor the stream itself.
+    await t.throwsAsync(web.request(`$JS.API.STREAM.INFO.${EVENTS_STREAM}`, "", { timeout: 500 }));
+    await waitViolations(seen, [
+      /^publish tally\.ev\.\d+\.mobile\.home$/,
+      /^publish tally\.rd\.\d+\.mobile\.home$/,
+      /^publish count\.top\.mobile\.all$/,
+      /^publish count\.list\.mobile\.all$/,
+      /^subscription count\.>$/,
+      /^subscription tally\.>$/,
+      /^subscription _INBOX_mobile\.>$/,
+      /^subscription _INBOX\.>$/,
+      /^publish \$JS\.API\.STREAM\.INFO\.TALLY_EVENTS$/,
+    ]);
+    // Mobile's counts are exactly what mobile published: nothing of web's got through.
+    for (const [name, value] of t.context.truth.mobile) {
+      const r = await mobile.get("mobile", name, { minSeq: last });
+      t.is(r.value, value, name);
+    }
+  },
+);
 
 test.serial("access - a namespace-wide reply never holds another namespace's names", async (t) => {
   const web = tallyClient(await as(t, "web"));
   const mobile = tallyClient(await as(t, "mobile"));
   let last = 0;
   // Shared names (home), and names only the other namespace has.
-  for (const [name, delta] of [["home", 1], ["about", 4], ["pricing", 2]] as const)
+  for (const [name, delta] of [
+    ["home", 1],
+    ["about", 4],
+    ["pricing", 2],
+  ] as const)
     last = Math.max(last, await count(t, web, "web", name, delta));
-  for (const [name, delta] of [["home", 9], ["onboarding", 3]] as const)
+  for (const [name, delta] of [
+    ["home", 9],
+    ["onboarding", 3],
+  ] as const)
     last = Math.max(last, await count(t, mobile, "mobile", name, delta));
   await web.get("web", "home", { minSeq: last }); // every shard caught up? top's replies wait per shard too
-  for (const [ns, c] of [["web", web], ["mobile", mobile]] as const) {
+  for (const [ns, c] of [
+    ["web", web],
+    ["mobile", mobile],
+  ] as const) {
     const truth = t.context.truth[ns];
     const expected = [...truth].map(([name, value]) => ({ name, value }));
     expected.sort((a, b) => b.value - a.value || (a.name < b.name ? -1 : 1));
@@ -198,27 +222,33 @@ test.serial("access - a client cannot forge or hide a dead-letter record", async
   t.false(records.some((d) => d.code === "FORGED"));
 });
 
-test.serial("access - the node works on its own restricted user, and that user cannot count, delete or purge", async (t) => {
-  // Everything above was served by the node on user tally-node: not one refusal.
-  const log = await readFile(t.context.auth.server.logFile, "utf8");
-  t.deepEqual(
-    log.split("\n").filter((l) => l.includes(`User "${AUTH_USERS.node.user}"`)),
-    [],
-  );
-  const nc = await as(t, "node");
-  const seen = violations(nc);
-  nc.publish("count.web.home", "1000");
-  for (const api of [`STREAM.DELETE.${EVENTS_STREAM}`, `STREAM.PURGE.${DLQ_STREAM}`, `STREAM.UPDATE.${EVENTS_STREAM}`])
-    await t.throwsAsync(nc.request(`$JS.API.${api}`, "{}", { timeout: 500 }));
-  nc.subscribe("count.web.*");
-  await waitViolations(seen, [
-    /^publish tally\.ev\.\d+\.web\.home$/,
-    /^publish \$JS\.API\.STREAM\.DELETE\.TALLY_EVENTS$/,
-    /^publish \$JS\.API\.STREAM\.PURGE\.TALLY_DLQ$/,
-    /^publish \$JS\.API\.STREAM\.UPDATE\.TALLY_EVENTS$/,
-    /^subscription count\.web\.\*$/,
-  ]);
-  // Its data dir, and the parent it had to create, are private to its user.
-  for (const d of [t.context.dataDir, join(t.context.dataDir, "..")])
-    t.is((await stat(d)).mode & 0o777, 0o700, d);
-});
+test.serial(
+  "access - the node works on its own restricted user, and that user cannot count, delete or purge",
+  async (t) => {
+    // Everything above was served by the node on user tally-node: not one refusal.
+    const log = await readFile(t.context.auth.server.logFile, "utf8");
+    t.deepEqual(
+      log.split("\n").filter((l) => l.includes(`User "${AUTH_USERS.node.user}"`)),
+      [],
+    );
+    const nc = await as(t, "node");
+    const seen = violations(nc);
+    nc.publish("count.web.home", "1000");
+    for (const api of [
+      `STREAM.DELETE.${EVENTS_STREAM}`,
+      `STREAM.PURGE.${DLQ_STREAM}`,
+      `STREAM.UPDATE.${EVENTS_STREAM}`,
+    ])
+      await t.throwsAsync(nc.request(`$JS.API.${api}`, "{}", { timeout: 500 }));
+    nc.subscribe("count.web.*");
+    await waitViolations(seen, [
+      /^publish tally\.ev\.\d+\.web\.home$/,
+      /^publish \$JS\.API\.STREAM\.DELETE\.TALLY_EVENTS$/,
+      /^publish \$JS\.API\.STREAM\.PURGE\.TALLY_DLQ$/,
+      /^publish \$JS\.API\.STREAM\.UPDATE\.TALLY_EVENTS$/,
+      /^subscription count\.web\.\*$/,
+    ]);
+    // Its data dir, and the parent it had to create, are private to its user.
+    for (const d of [t.context.dataDir, join(t.context.dataDir, "..")]) t.is((await stat(d)).mode & 0o777, 0o700, d);
+  },
+);

@@ -40,5 +40,5 @@ test("dead letters - a forged dlq-<seq> record sent first cannot hide the real o
   // The shard went on: a valid event after it counts.
   const ok = await js.publish("count.web.home", "2");
   const reply = await nc.request("count.get.web.home", JSON.stringify({ minSeq: ok.seq }), { timeout: 10_000 });
-  t.is((reply.json<{ value: number }>()).value, 2);
+  t.is(reply.json<{ value: number }>().value, 2);
 });

@@ -63,11 +63,14 @@ export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
   };
   if (f.creds && f.nkey)
     throw new CliError(CliErrorCode.BAD_OPTION, "give --creds or --nkey, not both (a creds file holds its own nkey)");
-  if (f.creds) opts.authenticator = credsAuthenticator(readFileSync(f.creds));
+  if (f.creds) opts.authenticator = credsAuthenticator(readFlagFile("--creds", f.creds));
   if (f.user) opts.user = f.user;
   if (f.password) opts.pass = f.password;
   if (f.token) opts.token = f.token;
-  if (f.nkey) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFileSync(f.nkey, "utf8").trim()));
+  if (f.nkey)
+    opts.authenticator = nkeyAuthenticator(
+      new TextEncoder().encode(new TextDecoder().decode(readFlagFile("--nkey", f.nkey)).trim()),
+    );
   if (f.inboxPrefix) opts.inboxPrefix = f.inboxPrefix;
   if (f.tlsCa || f.tlsCert || f.tlsKey) {
     opts.tls = {
@@ -77,6 +80,15 @@ export function connectionOptions(f: ConnectionFlags): ConnectionOptions {
     };
   }
   return opts;
+}
+
+/** Reads the file a flag names; `BAD_OPTION` naming the flag if it cannot. */
+function readFlagFile(flag: string, path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new CliError(CliErrorCode.BAD_OPTION, `cannot read the ${flag} file: ${(err as Error).message}`);
+  }
 }
 
 /** Reconnect attempts of a long command (2 s apart: about a minute), e.g. `inc --stdin` riding out a server restart. */
