@@ -84,25 +84,32 @@ test.after.always(async (t) => {
   await c.dir?.remove();
 });
 
-test.serial("access - web counts and reads web with the CLI (user and password, its own inbox prefix)", async (t) => {
-  const { server, passwords } = t.context.auth;
-  const env = {
-    TALLY_NATS_URL: server.url,
-    TALLY_NATS_USER: "web",
-    TALLY_NATS_PASSWORD: passwords.web,
-    TALLY_NATS_INBOX_PREFIX: "_INBOX_web",
-  };
-  const inc = await runTally(["inc", "web", "home", "3", "--json"], { env });
-  t.is(inc.code, 0, inc.stderr);
-  t.context.truth.web.set("home", 3);
-  const { seq } = JSON.parse(inc.stdout) as { seq: number };
-  const get = await runTally(["get", "web", "home", "--min-seq", String(seq), "--json"], { env });
-  t.is(get.code, 0, get.stderr);
-  t.is((JSON.parse(get.stdout) as { value: number }).value, 3);
-  const top = await runTally(["top", "web", "--json"], { env });
-  t.is(top.code, 0, top.stderr);
-  t.deepEqual((JSON.parse(top.stdout) as { items: unknown[] }).items, [{ name: "home", value: 3 }]);
-});
+test.serial(
+  "access - web counts and reads web with the CLI (user and password, its own inbox prefix), and is refused mobile",
+  async (t) => {
+    const { server, passwords } = t.context.auth;
+    const env = {
+      TALLY_NATS_URL: server.url,
+      TALLY_NATS_USER: "web",
+      TALLY_NATS_PASSWORD: passwords.web,
+      TALLY_NATS_INBOX_PREFIX: "_INBOX_web",
+    };
+    const inc = await runTally(["inc", "web", "home", "3", "--json"], { env });
+    t.is(inc.code, 0, inc.stderr);
+    t.context.truth.web.set("home", 3);
+    const { seq } = JSON.parse(inc.stdout) as { seq: number };
+    const get = await runTally(["get", "web", "home", "--min-seq", String(seq), "--json"], { env });
+    t.is(get.code, 0, get.stderr);
+    t.is((JSON.parse(get.stdout) as { value: number }).value, 3);
+    const top = await runTally(["top", "web", "--json"], { env });
+    t.is(top.code, 0, top.stderr);
+    t.deepEqual((JSON.parse(top.stdout) as { items: unknown[] }).items, [{ name: "home", value: 3 }]);
+    // Another namespace is refused at once, saying so (not a timeout).
+    const other = await runTally(["get", "mobile", "home"], { env });
+    t.is(other.code, 1);
+    t.regex(other.stderr, /^tally: PERMISSION_DENIED: .*tally\.rd\.\d+\.mobile\.home/m);
+  },
+);
 
 test.serial(
   "access - web cannot publish to, read, top or list another namespace, nor see its events or replies",

@@ -3,6 +3,7 @@ import { Option, type Command } from "commander";
 import {
   connect,
   credsAuthenticator,
+  errors,
   nkeyAuthenticator,
   type ConnectionOptions,
   type NatsConnection,
@@ -110,8 +111,26 @@ export async function withConnection<T>(
     maxReconnectAttempts: opts.reconnect ? LONG_COMMAND_RECONNECTS : 0,
   });
   try {
-    return await fn(nc);
+    return await Promise.race([fn(nc), refusal(nc)]);
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * Rejects with the server's first permission error on `nc`. A refused publish or request
+ * is otherwise only a timeout (the server drops it and tells the connection apart), so a
+ * command waiting for a reply fails at once with `PERMISSION_DENIED` instead.
+ */
+function refusal(nc: NatsConnection): Promise<never> {
+  return new Promise<never>((_resolve, reject) => {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === "error" && s.error instanceof errors.PermissionViolationError) {
+          reject(s.error);
+          return;
+        }
+      }
+    })();
+  });
 }
