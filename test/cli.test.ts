@@ -6,6 +6,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { tempDir, trackProcess, waitFor } from "@tally/testing";
 import { ROOT, tallyCli } from "./helpers/cluster.js";
 import { within } from "./helpers/deadline.js";
+import { violations, waitViolations } from "./helpers/access.js";
 
 const tally = tallyCli;
 
@@ -94,6 +95,25 @@ test("cli - tally dev runs a server and node; inc, get and dlq work against it; 
   );
   t.regex(listed, /tally\.ev\.\d+\.web\.home/);
   t.regex(listed, /"five"/);
+  t.regex(listed, /\bdev-1\b/); // the node that wrote the record
+
+  // Only dev's nodes write dead letters: this client (no credentials: user dev) may not
+  // forge one, purge them or delete the stream, nor answer gathers.
+  const seen = violations(nc);
+  nc.publish("tally.dlq.0", "forged");
+  nc.subscribe("tally.ns.>");
+  for (const api of ["STREAM.PURGE", "STREAM.MSG.DELETE", "STREAM.DELETE"])
+    await t.throwsAsync(nc.request(`$JS.API.${api}.TALLY_DLQ`, JSON.stringify({ seq: 1 }), { timeout: 500 }));
+  await waitViolations(seen, [
+    /^publish tally\.dlq\.0$/,
+    /^subscription tally\.ns\.>$/,
+    /^publish \$JS\.API\.STREAM\.PURGE\.TALLY_DLQ$/,
+    /^publish \$JS\.API\.STREAM\.MSG\.DELETE\.TALLY_DLQ$/,
+    /^publish \$JS\.API\.STREAM\.DELETE\.TALLY_DLQ$/,
+  ]);
+  // The node's data dir is private.
+  const { stat } = await import("node:fs/promises");
+  t.is((await stat(`${dir.path}/node`)).mode & 0o777, 0o700);
 
   // Client-side mistakes are clear errors with a code, exit 1.
   const bad = await t.throwsAsync(tally(["inc", "web", "a.b c*"], env).then(() => tally(["get", "top", "x"], env)));

@@ -56,9 +56,10 @@ const HINTS: Record<string, string | ((e: DescribedError, c: ErrorContext) => st
   CONNECTION_FAILED: (_e, c) =>
     `is nats-server running at ${c.natsUrl}? \`tally dev\` starts one with a node; or point --nats ` +
     "(or TALLY_NATS_URL) at your server",
-  AUTHORIZATION: "check --creds, --user/--password or --token (or their TALLY_NATS_* variables)",
+  AUTHORIZATION: "check --creds, --nkey, --user/--password or --token (or their TALLY_NATS_* variables)",
   PERMISSION_DENIED:
-    "this NATS user lacks a permission: a namespace's events are `count.<ns>.*` and all its reads `count.*.<ns>.>`",
+    "this NATS user lacks a permission: a namespace's events are `count.<ns>.*` and all its reads `count.*.<ns>.>`; " +
+    "a team user also needs its --inbox-prefix (see deploy/ACCESS.md)",
   TIMEOUT: `a node did not answer in time (busy, or a shard still replaying): ${RETRY_HINT}`,
   NOT_READY: `the shard is starting or replaying: ${RETRY_HINT}`,
   SHARD_NOT_OWNED: `the shard is moving between nodes: ${RETRY_HINT}`,

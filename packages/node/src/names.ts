@@ -21,6 +21,8 @@ export const DlqHeader = {
   time: "Tally-Source-Time",
   /** Size of the original body; the record holds at most its first 4096 bytes. */
   bytes: "Tally-Body-Bytes",
+  /** Id of the node that wrote the record (`tally dlq` shows it). */
+  node: "Tally-Node",
 } as const;
 
 /** KV bucket of live members: one heartbeat entry per node, keyed by node id. */

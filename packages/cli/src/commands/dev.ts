@@ -5,6 +5,7 @@ import { connect } from "@nats-io/transport-node";
 import { INIT_DEFAULTS, NODE_DEFAULTS, initCluster, natsMappings, startNode, type TallyNode } from "@tally/node";
 import { startServer, type NatsServer } from "@tally/testing";
 import type { Period } from "@tally/core";
+import { DEV_NODE_USER, devAuthConfig, devNodePassword } from "../dev-auth.js";
 import { int, periodsArg } from "../options.js";
 
 /**
@@ -75,12 +76,14 @@ export function registerDev(program: Command): void {
  */
 async function runDev(o: DevOptions): Promise<void> {
   const dir = resolve(o.dir);
-  await mkdir(dir, { recursive: true });
+  // Private (0700): it holds the server's data and the node user's password.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   let server: NatsServer | undefined;
   const nodes: TallyNode[] = [];
   const count = o.nodes;
   if (!Number.isInteger(count) || count < 1 || count > 16)
     throw new Error(`--nodes must be from 1 to 16, got ${count}`);
+  const nodePassword = devNodePassword();
   const stop = async () => {
     await Promise.allSettled(nodes.map((n) => n.close()));
     await server?.stop();
@@ -90,14 +93,15 @@ async function runDev(o: DevOptions): Promise<void> {
       port: o.port,
       workDir: dir,
       storeDir: join(dir, "nats"),
-      extraConfig: natsMappings(o.shards),
+      extraConfig: `${natsMappings(o.shards)}\n${devAuthConfig(nodePassword)}`,
     });
-    const nc = await connect({ servers: server.url });
+    const connection = { servers: server.url, user: DEV_NODE_USER, pass: nodePassword };
+    const nc = await connect(connection);
     await initCluster(nc, { shards: o.shards, ...(o.periods ? { periods: o.periods } : {}) });
     await nc.close();
     const start = (i: number, httpPort: number) =>
       startNode({
-        connection: { servers: server!.url },
+        connection,
         dataDir: join(dir, count === 1 ? "node" : `node-${i}`),
         id: `dev-${i}`,
         httpPort,

@@ -14,7 +14,9 @@ const DLQ_DEFAULTS = { limit: 100, fromSeq: 1 } as const;
 export function registerDlq(program: Command, flags: FlagsOf): void {
   program
     .command("dlq")
-    .description("list dead-lettered events (invalid events that were stored but not counted)")
+    .description(
+      "list dead-lettered events (invalid events that were stored but not counted) and the node that recorded each",
+    )
     .option("--limit <n>", "at most this many", int("--limit"), DLQ_DEFAULTS.limit)
     .option("--from-seq <seq>", "start at this dead-letter sequence", int("--from-seq"), DLQ_DEFAULTS.fromSeq)
     .option("--json", "one JSON object per line")
@@ -37,9 +39,10 @@ export function registerDlq(program: Command, flags: FlagsOf): void {
           d.subject,
           d.code,
           JSON.stringify(dec.decode(d.body).slice(0, 40)),
+          d.node || "-",
           d.reason,
         ]);
-        printTable(["DLQ", "SEQ", "STORED", "SUBJECT", "CODE", "BODY", "REASON"], rows);
+        printTable(["DLQ", "SEQ", "STORED", "SUBJECT", "CODE", "BODY", "NODE", "REASON"], rows);
       });
     });
 }

@@ -18,6 +18,11 @@ export interface DeadLetter {
   time: string;
   /** The original body. */
   body: Uint8Array;
+  /**
+   * Id of the node that wrote the record (header `Tally-Node`); `""` when absent: a
+   * record from an older node, or one not written by a node at all.
+   */
+  node: string;
 }
 
 /** Options of {@link listDeadLetters}. */
@@ -56,6 +61,7 @@ export async function listDeadLetters(nc: NatsConnection, opts: ListDeadLettersO
           seq: Number(m.headers?.get(DlqHeader.seq) ?? 0),
           time: m.headers?.get(DlqHeader.time) ?? "",
           body: m.data,
+          node: m.headers?.get(DlqHeader.node) ?? "",
         });
         if (m.info.pending === 0 || out.length >= limit) break;
       }

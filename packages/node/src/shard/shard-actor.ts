@@ -93,7 +93,7 @@ export class ShardActor {
     this.#ctx = ctx;
     this.#counts = new ShardCounts(ctx.periods, ctx.retention());
     this.#persistence = new ShardPersistence(shard, this.#counts, ctx);
-    this.#deadLetters = new DeadLetterWriter(shard, ctx.js, ctx.metrics, ctx.log);
+    this.#deadLetters = new DeadLetterWriter(shard, ctx);
     this.#consumer = new ShardConsumer(shard, ctx.js, ctx.pullBatch, ctx.log, {
       nextSeq: () => this.#progress.confirmedSeq + 1,
       handle: (m) => {

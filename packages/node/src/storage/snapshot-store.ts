@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { Level } from "level";
 import { NodeError } from "../errors.js";
 import { SLICE_ENTRIES, yieldToEventLoop } from "../slices.js";
@@ -14,6 +15,8 @@ const SEP = "\u0000";
 const countPrefix = (shard: number) => `c${SEP}${shard}${SEP}`;
 const seqKey = (shard: number) => `s${SEP}${shard}`;
 const META_KEY = `m${SEP}identity`;
+/** Mode of the data dirs a node creates: owner only. */
+const PRIVATE_DIR_MODE = 0o700;
 
 /**
  * The node's local LevelDB: per shard, counts and the applied sequence, always
@@ -29,8 +32,13 @@ export class SnapshotStore {
     this.#db = db;
   }
 
-  /** Opens (creating) the store; `DATA_DIR_LOCKED` if another process holds it. */
+  /**
+   * Opens (creating) the store; `DATA_DIR_LOCKED` if another process holds it. A dir it
+   * creates (and any missing parent) is private to the node's user (0700): the counts
+   * are the namespaces' data.
+   */
   static async open(dir: string): Promise<SnapshotStore> {
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const db = new Level<string, string>(dir, { valueEncoding: "utf8" });
     try {
       await db.open();
