@@ -72,6 +72,7 @@ test.before(async (t) => {
     connection: { servers: auth.server.url, user: AUTH_USERS.node.user, pass: auth.passwords.node },
     dataDir: t.context.dataDir,
     id: NODE_ID,
+    httpPort: 0,
     logLevel: "error",
   });
 });
@@ -227,6 +228,26 @@ test.serial("access - a client cannot forge or hide a dead-letter record", async
   t.like(r, { seq: next, code: "BAD_BODY", node: NODE_ID });
   t.is(new TextDecoder().decode(r.body), "not a number");
   t.false(records.some((d) => d.code === "FORGED"));
+});
+
+test.serial("access - the dashboard's API works on the node's restricted user", async (t) => {
+  const base = `http://127.0.0.1:${t.context.node.httpPort}`;
+  const get = async (path: string) => {
+    const res = await fetch(`${base}${path}`);
+    const body = (await res.json()) as Record<string, unknown>;
+    t.is(res.status, 200, `${path}: ${JSON.stringify(body)}`);
+    return body;
+  };
+  const top = (await get("/api/top?ns=web&period=all&limit=1000")) as { items: { name: string; value: number }[] };
+  const want = [...t.context.truth.web].map(([name, value]) => ({ name, value }));
+  want.sort((a, b) => b.value - a.value || (a.name < b.name ? -1 : 1));
+  t.deepEqual(top.items, want);
+  const series = (await get("/api/series?ns=web&name=home&period=day&points=3")) as { points: unknown[] };
+  t.is(series.points.length, 3);
+  const cluster = (await get("/api/cluster")) as { shards: { owner?: string }[] };
+  t.true(cluster.shards.every((s) => s.owner === NODE_ID));
+  const dlq = (await get("/api/dead-letters")) as { items: { node?: string }[] };
+  t.true(dlq.items.length > 0);
 });
 
 test.serial(
