@@ -52,14 +52,26 @@ function nodeCommandLine(execStart: string, id: string, dataDir: string, httpPor
 test("deploy - the 3-server config of deploy/ on loopback, init and two nodes from the built JavaScript count exactly; a systemd stop hands off", async (t) => {
   await buildDist();
   const cluster = await startConfigCluster(t);
-  const nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1 });
+  // The servers run tally-auth.conf: the test reads and counts as the admin, init runs as
+  // the admin, the nodes on their own least-privilege user as tally.env sets it.
+  const admin = { user: "tally-admin", pass: cluster.passwords.TALLY_ADMIN_PASSWORD! };
+  const nc = await connect({ servers: cluster.urls, ...admin, maxReconnectAttempts: -1 });
   t.teardown(() => nc.close());
-  const env = { ...parseEnvFile(deployFile("systemd/tally.env")), TALLY_NATS_URL: cluster.urls.join(",") };
+  const unitEnv = parseEnvFile(deployFile("systemd/tally.env"));
+  t.is(unitEnv.TALLY_NATS_USER, "tally-node", "nodes connect as the node user");
+  const env = {
+    ...unitEnv,
+    TALLY_NATS_URL: cluster.urls.join(","),
+    TALLY_NATS_PASSWORD: cluster.passwords.TALLY_NODE_PASSWORD!,
+  };
+  const adminEnv = { ...env, TALLY_NATS_USER: admin.user, TALLY_NATS_PASSWORD: admin.pass };
+  // Without credentials the servers refuse a client.
+  await t.throwsAsync(connect({ servers: cluster.urls, maxReconnectAttempts: 0, reconnect: false }));
 
   // Init as the Kubernetes Job runs it (its shard count is the mappings' one).
   const job = deployManifests("k8s/tally.yaml").find((m) => m.kind === "Job")!;
   const initArgs = (job.spec as JobSpec).template.spec.containers[0]!.args;
-  t.log(await runDist(initArgs, env));
+  t.log(await runDist(initArgs, adminEnv));
 
   const unit = parseUnit(deployFile("systemd/tally-node.service"));
   const execStart = unitValue(unit, "Service", "ExecStart");

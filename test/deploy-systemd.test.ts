@@ -65,6 +65,13 @@ test("systemd - the cluster config has three routes, JetStream, and includes the
   t.regex(conf, /^jetstream \{$/m);
   t.regex(conf, /^include tally-mappings\.conf$/m);
   t.regex(deployFile("nats-single.conf"), /^include tally-mappings\.conf$/m);
+  // Only nodes write internal subjects: both configs carry the users and permissions.
+  t.regex(conf, /^include tally-auth\.conf$/m);
+  t.regex(deployFile("nats-single.conf"), /^include tally-auth\.conf$/m);
+  // The server's environment file sets every password tally-auth.conf reads.
+  t.is(unitValue(natsUnit, "Service", "EnvironmentFile"), "/etc/nats/nats-auth.env");
+  const wanted = [...deployFile("tally-auth.conf").matchAll(/password: \$(\w+)/g)].map((m) => m[1]).sort();
+  t.deepEqual(Object.keys(parseEnvFile(deployFile("systemd/nats-auth.env"))).sort(), wanted);
   const shards = Number(/partition\((\d+),/.exec(deployFile("tally-mappings.conf"))![1]);
   t.is(deployFile("tally-mappings.conf"), natsMappings(shards));
 });

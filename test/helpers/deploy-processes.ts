@@ -2,6 +2,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { get } from "node:http";
 import { closeSync, openSync } from "node:fs";
 import { copyFile, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { ExecutionContext } from "ava";
@@ -10,7 +11,7 @@ import { freePorts, getJson } from "../../packages/testing/src/net-util.js";
 import { logTail } from "../../packages/testing/src/server-process.js";
 import { ROOT } from "./cluster.js";
 import { within } from "./deadline.js";
-import { DEPLOY, deployFile, loopbackNatsConfig } from "./deploy-files.js";
+import { DEPLOY, deployFile, loopbackNatsConfig, parseEnvFile } from "./deploy-files.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -58,6 +59,8 @@ export async function runDist(args: string[], env: Record<string, string>): Prom
 /** Three nats-servers started from deploy/nats-cluster.conf. */
 export interface ConfigCluster {
   urls: string[];
+  /** The passwords tally-auth.conf read from the servers' environment (systemd/nats-auth.env's variables). */
+  passwords: Record<string, string>;
   monitorUrls: string[];
   /** The rewritten configs, for a failing test's log. */
   configs: string[];
@@ -74,6 +77,10 @@ export async function startConfigCluster(t: ExecutionContext): Promise<ConfigClu
   const bin = findNatsServer();
   const [clientPorts, monitorPorts, routePorts] = [await freePorts(size), await freePorts(size), await freePorts(size)];
   const text = deployFile("nats-cluster.conf");
+  // nats-auth.env's variables, each with a random password, as systemd hands them over.
+  const passwords = Object.fromEntries(
+    Object.keys(parseEnvFile(deployFile("systemd/nats-auth.env"))).map((k) => [k, randomBytes(12).toString("hex")]),
+  );
   const servers: { proc: ChildProcess; exited: Promise<unknown>; log: string }[] = [];
   t.teardown(async () => {
     for (const s of servers) if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill("SIGTERM");
@@ -100,13 +107,14 @@ export async function startConfigCluster(t: ExecutionContext): Promise<ConfigClu
     const configFile = join(dir.path, "nats-cluster.conf");
     await writeFile(configFile, config);
     await copyFile(join(DEPLOY, "tally-mappings.conf"), join(dir.path, "tally-mappings.conf"));
+    await copyFile(join(DEPLOY, "tally-auth.conf"), join(dir.path, "tally-auth.conf"));
     const log = join(dir.path, "nats-server.log");
     const fd = openSync(log, "a");
     let proc: ChildProcess;
     try {
       proc = spawn(bin, ["-c", configFile], {
         stdio: ["ignore", fd, fd],
-        env: { ...process.env, NATS_SERVER_NAME: `nats-${i + 1}` },
+        env: { ...process.env, ...passwords, NATS_SERVER_NAME: `nats-${i + 1}` },
       });
     } finally {
       closeSync(fd);
@@ -136,7 +144,7 @@ export async function startConfigCluster(t: ExecutionContext): Promise<ConfigClu
     const tails = await Promise.all(servers.map(async (s, i) => `nats-${i + 1}:\n${await logTail(s.log, 10)}`));
     throw new Error(`${(err as Error).message}\n${tails.join("\n")}`, { cause: err });
   }
-  return { urls: clientPorts.map((p) => `nats://127.0.0.1:${p}`), monitorUrls, configs };
+  return { urls: clientPorts.map((p) => `nats://127.0.0.1:${p}`), passwords, monitorUrls, configs };
 }
 
 interface Jsz {
