@@ -57,7 +57,9 @@ test("manifests - the StatefulSet's node runs the build and agrees with the node
   t.is(command, "node");
   t.is(opts.httpHost, "0.0.0.0", "probes come from the kubelet, not from loopback");
   t.is(opts.id, "tally-0", "the pod name is the node id");
-  t.true(container.env.some((e) => e.name === "POD_NAME" && e.valueFrom?.fieldRef?.fieldPath === "metadata.name"));
+  t.true(
+    (container.env ?? []).some((e) => e.name === "POD_NAME" && e.valueFrom?.fieldRef?.fieldPath === "metadata.name"),
+  );
   t.is(opts.minMembers as number, statefulSet.spec.replicas, "--min-members is the number of pods started together");
   t.is(statefulSet.spec.podManagementPolicy, "Parallel", "--min-members > 1 needs every pod started at once");
   t.is(connection.nats, configMap.data.TALLY_NATS_URL!);
@@ -133,8 +135,8 @@ test("manifests - every key nats-values.yaml sets is a value of the NATS chart (
       return 1;
     }
     t.is(kind(theirs), "object", `${path} is a map in the chart`);
-    // `merge` blocks are free-form NATS config or Kubernetes fields.
-    if (path.endsWith(".merge")) return 1;
+    // `merge` blocks are free-form NATS config or Kubernetes fields; `env` maps name variables.
+    if (path.endsWith(".merge") || path.endsWith(".env")) return 1;
     let n = 0;
     for (const [k, v] of Object.entries(mine as Record<string, unknown>)) {
       t.true(Object.hasOwn(theirs as object, k), `${path}.${k} is a value of the chart`);
@@ -165,7 +167,11 @@ interface Container {
   image: string;
   command: string[];
   args: string[];
-  env: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } };
+  }[];
   ports: { name: string; containerPort: number }[];
   readinessProbe: Probe;
   livenessProbe: Probe;
@@ -192,3 +198,37 @@ interface NatsValues {
     merge: { mappings: Record<string, string> };
   };
 }
+
+test("manifests - NATS runs tally-auth.conf with every password it reads; init runs as the admin and nodes as tally-node, from the same Secret", (t) => {
+  const values = parse(deployFile("k8s/nats-values.yaml")) as {
+    config: { merge: Record<string, unknown> };
+    container: {
+      env: Record<string, { valueFrom: { secretKeyRef: { name: string; key: string } } }>;
+      merge: { volumeMounts: { name: string; mountPath: string }[] };
+    };
+    podTemplate: { merge: { spec: { volumes: { name: string; configMap: { name: string } }[] } } };
+  };
+  // The include, relative to the chart's config dir (/etc/nats-config), names the mounted file.
+  const include = values.config.merge["zzz$include"];
+  t.is(include, "../nats-tally/tally-auth.conf");
+  const mount = values.container.merge.volumeMounts.find((m) => m.name === "tally-auth")!;
+  t.is(join("/etc/nats-config", include as string), join(mount.mountPath, "tally-auth.conf"));
+  t.is(values.podTemplate.merge.spec.volumes.find((v) => v.name === "tally-auth")?.configMap.name, "tally-nats-auth");
+  // Every password variable of tally-auth.conf comes from the Secret, under its own name.
+  const wanted = [...deployFile("tally-auth.conf").matchAll(/password: \$(\w+)/g)].map((m) => m[1]!).sort();
+  t.deepEqual(Object.keys(values.container.env).sort(), wanted);
+  for (const [name, v] of Object.entries(values.container.env))
+    t.deepEqual(v.valueFrom.secretKeyRef, { name: "tally-nats-auth", key: name });
+  // The pods' users, as tally-auth.conf names them, with the matching password.
+  const userOf = (c: Container) => {
+    const env = c.env ?? [];
+    const user = env.find((e) => e.name === "TALLY_NATS_USER")?.value;
+    const key = env.find((e) => e.name === "TALLY_NATS_PASSWORD")?.valueFrom?.secretKeyRef?.key;
+    return { user, key };
+  };
+  t.deepEqual(userOf(job.spec.template.spec.containers[0]!), { user: "tally-admin", key: "TALLY_ADMIN_PASSWORD" });
+  t.deepEqual(userOf(container), { user: "tally-node", key: "TALLY_NODE_PASSWORD" });
+  const auth = deployFile("tally-auth.conf");
+  t.regex(auth, /\{ user: tally-admin, password: \$TALLY_ADMIN_PASSWORD \}/);
+  t.regex(auth, /\{ user: tally-node, password: \$TALLY_NODE_PASSWORD, permissions: \$TALLY_NODE \}/);
+});
