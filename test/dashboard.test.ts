@@ -129,6 +129,8 @@ test.serial(
     await letter.waitFor({ timeout: 30_000 });
     t.is(await letter.getByTestId("dead-letter-code").textContent(), "BAD_BODY");
     t.is(await letter.getByTestId("dead-letter-reason").textContent(), record!.reason);
+    t.true(["a", "b"].includes(record!.node), `written by a node: ${record!.node}`);
+    t.is(await letter.getByTestId("dead-letter-node").textContent(), record!.node);
 
     // The cluster map: a alone with every shard, then b joins and takes its share.
     await waitFor(async () => (await shownMembers(page)).some((m) => m.id === "a" && m.live && m.shards === shards), {

@@ -36,6 +36,8 @@ export interface DeadLetterView {
   subject: string;
   code: string;
   reason: string;
+  /** The node that wrote the record (`Tally-Node`), `""` when it carries none. */
+  node: string;
   body: string;
 }
 
@@ -112,6 +114,7 @@ export async function recentDeadLetters(
       subject: d.subject,
       code: d.code,
       reason: d.reason,
+      node: d.node,
       body: body.length > 200 ? `${body.slice(0, 200)}…` : body,
     };
   });

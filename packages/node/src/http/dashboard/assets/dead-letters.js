@@ -38,6 +38,7 @@ function row(d) {
     el("td", { class: "mono" }, d.subject),
     el("td", { class: "code", "data-testid": "dead-letter-code" }, d.code),
     el("td", { "data-testid": "dead-letter-reason" }, d.reason),
+    el("td", { "data-testid": "dead-letter-node" }, d.node || "–"),
     el("td", { class: "mono" }, JSON.stringify(d.body)),
   );
 }
