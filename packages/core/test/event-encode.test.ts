@@ -10,13 +10,10 @@ import {
   encodeEvent,
   encodeEventJson,
 } from "../src/index.js";
+import { mp, text } from "./helpers/event-bodies.js";
 
 // Encoding events (the client's side), each body decoding back, and the body limit;
 // decoding alone is in event.test.ts.
-const enc = new TextEncoder();
-const text = (s: string): Uint8Array => enc.encode(s);
-const packr = new Packr({ useRecords: false });
-const mp = (v: unknown): Uint8Array => packr.pack(v);
 
 const delta = fc.maxSafeInteger();
 const ts = fc.option(fc.integer({ min: 0, max: MAX_TS_MS }), { nil: undefined });

@@ -1,25 +1,7 @@
 import test from "ava";
 import fc from "fast-check";
-import { Packr } from "msgpackr";
-import { ErrorCode, EventError, MAX_EVENT_BYTES, MAX_TS_MS, decodeEvent } from "../src/index.js";
-
-const enc = new TextEncoder();
-const text = (s: string): Uint8Array => enc.encode(s);
-const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
-const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ""), "hex"));
-const packr = new Packr({ useRecords: false });
-const mp = (v: unknown): Uint8Array => packr.pack(v);
-// msgpack fixstr for short ASCII keys.
-const key = (k: string): number[] => [0xa0 + k.length, ...enc.encode(k)];
-
-const codeOf = (body: Uint8Array): string | undefined => {
-  try {
-    decodeEvent(body);
-    return undefined;
-  } catch (err) {
-    return err instanceof EventError ? err.code : `NOT_AN_EVENT_ERROR: ${String(err)}`;
-  }
-};
+import { ErrorCode, MAX_EVENT_BYTES, MAX_TS_MS, decodeEvent } from "../src/index.js";
+import { bytes, codeOf, hex, key, mp, text } from "./helpers/event-bodies.js";
 
 test("decodeEvent - empty body counts +1", (t) => {
   t.deepEqual(decodeEvent(new Uint8Array(0)), { delta: 1, ts: undefined });
