@@ -80,7 +80,17 @@ test("manifests - the StatefulSet's node runs the build and agrees with the node
   );
   const claim = statefulSet.spec.volumeClaimTemplates[0]!;
   const mount = container.volumeMounts.find((v) => v.name === claim.metadata.name);
-  t.is(mount?.mountPath, opts.data as string, "the persistent volume is mounted at --data");
+  t.true(
+    (opts.data as string).startsWith(`${mount?.mountPath}/`),
+    "--data is a directory inside the persistent volume",
+  );
+  // The memory bound sits under the container's limit, with room for what is not heap.
+  const limit = (container as unknown as { resources: { limits: { memory: string } } }).resources.limits.memory;
+  const limitBytes = Number(/^(\d+)Gi$/.exec(limit)![1]) * 2 ** 30;
+  t.true(
+    (opts.maxMemory as number) > 0 && (opts.maxMemory as number) <= 0.8 * limitBytes,
+    `--max-memory under ${limit}`,
+  );
   t.deepEqual(claim.spec.accessModes, ["ReadWriteOnce"]);
 });
 

@@ -22,6 +22,14 @@ test("systemd - tally-node.service runs the build with plain node, and its flags
   t.is(command, "node");
   t.is(opts.id, "tally-a", "the host name is the node id");
   t.is(opts.data, "/var/lib/tally");
+  // Private data dirs, and a memory bound the node keeps under the unit's MemoryMax.
+  t.is(unitValue(tallyUnit, "Service", "StateDirectoryMode"), "0700");
+  t.is(unitValue(natsUnit, "Service", "StateDirectoryMode"), "0700");
+  const memoryMax = Number(/^(\d+)G$/.exec(unitValue(tallyUnit, "Service", "MemoryMax"))![1]) * 2 ** 30;
+  t.true(
+    (opts.maxMemory as number) > 0 && (opts.maxMemory as number) <= 0.85 * memoryMax,
+    "--max-memory under MemoryMax",
+  );
   t.is(unitValue(tallyUnit, "Service", "StateDirectory"), "tally", "systemd creates /var/lib/tally for the node");
   t.is(opts.httpHost, "0.0.0.0", "Prometheus scrapes from another host");
   t.is(unitValue(tallyUnit, "Service", "KillSignal"), "SIGTERM", "SIGTERM is the node's graceful stop");
