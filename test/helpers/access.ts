@@ -29,7 +29,7 @@ export interface AuthServer {
 export async function startAuthServer(shards: number): Promise<AuthServer> {
   const passwords = {} as Record<AuthUser, string>;
   for (const [k, u] of Object.entries(AUTH_USERS)) {
-    passwords[k as AuthUser] = randomBytes(12).toString("hex");
+    passwords[k as AuthUser] = `t${randomBytes(12).toString("hex")}`;
     // Inherited by the nats-server child process (this test file runs in its own process).
     process.env[u.env] = passwords[k as AuthUser];
   }

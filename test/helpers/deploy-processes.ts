@@ -79,7 +79,10 @@ export async function startConfigCluster(t: ExecutionContext): Promise<ConfigClu
   const text = deployFile("nats-cluster.conf");
   // nats-auth.env's variables, each with a random password, as systemd hands them over.
   const passwords = Object.fromEntries(
-    Object.keys(parseEnvFile(deployFile("systemd/nats-auth.env"))).map((k) => [k, randomBytes(12).toString("hex")]),
+    Object.keys(parseEnvFile(deployFile("systemd/nats-auth.env"))).map((k) => [
+      k,
+      `t${randomBytes(12).toString("hex")}`,
+    ]),
   );
   const servers: { proc: ChildProcess; exited: Promise<unknown>; log: string }[] = [];
   t.teardown(async () => {
